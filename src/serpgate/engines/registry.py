@@ -1,0 +1,14 @@
+"""Which engines serpgate knows, built from settings: the one place an engine is listed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from serpgate.engines.base import Engine
+
+ENGINE_TYPES: tuple[type[Engine], ...] = ()
+
+
+def build_engines(base_urls: Mapping[str, str]) -> dict[str, Engine]:
+    """One instance per known engine, each pointed at its configured base URL or its default."""
+    return {cls.name: cls(base_urls.get(cls.name)) for cls in ENGINE_TYPES}

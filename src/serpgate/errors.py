@@ -1,0 +1,95 @@
+"""The one exception tree of serpgate.
+
+Domain code raises these; only the API layer turns them into HTTP answers, so that nothing below
+the routes knows about HTTP and every failure reaches the client as ``{"error": "..."}`` with the
+status the class carries. Engines raise the ``UpstreamError`` branch, which the upstream layer
+reads to decide whether another attempt could help::
+
+    SerpgateError                      500  (never raised directly)
+    ├── InvalidRequest                 400  a parameter is missing, malformed or out of range
+    ├── AuthenticationError            401  no API key, or one that is unknown or revoked
+    ├── NotFound                       404  no such search for this tenant
+    ├── RateLimited                    429  a rate limit is spent (carries retry_after)
+    ├── QuotaExceeded                  402  the plan's monthly searches are spent (not a throttle)
+    ├── ServiceUnavailable             503  shedding load or a breaker is open (carries retry_after)
+    └── UpstreamError                  502  the engine's answer could not be used
+        ├── BlockedError               502  the engine answered a CAPTCHA, challenge or ban page
+        │   └── JavaScriptRequired     502  the engine wants a browser, not an HTTP client
+        ├── TransientUpstreamError     502  5xx, reset, truncated body: another attempt may work
+        │   └── UpstreamTimeout        504  no complete answer inside the deadline
+        └── FatalUpstreamError         502  a 4xx that no retry fixes
+"""
+
+from __future__ import annotations
+
+
+class SerpgateError(Exception):
+    """Base of every error serpgate answers with; ``message`` is safe to show to clients."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(SerpgateError):
+    status_code = 400
+
+
+class AuthenticationError(SerpgateError):
+    status_code = 401
+
+
+class NotFound(SerpgateError):
+    status_code = 404
+
+
+class RateLimited(SerpgateError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(SerpgateError):
+    status_code = 402
+
+
+class ServiceUnavailable(SerpgateError):
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamError(SerpgateError):
+    status_code = 502
+
+
+class BlockedError(UpstreamError):
+    """The engine recognised us as a bot; ``retry_after`` says how long this exit should rest."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class JavaScriptRequired(BlockedError):
+    """Google-style "enable JavaScript" page: not a CAPTCHA, but no results either."""
+
+
+class TransientUpstreamError(UpstreamError):
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamTimeout(TransientUpstreamError):
+    status_code = 504
+
+
+class FatalUpstreamError(UpstreamError):
+    pass

@@ -1,0 +1,67 @@
+"""The search request as clients send it, validated once at the edge.
+
+Field names and value spellings follow SerpApi's, so its clients work unchanged. Parameters we do
+not support are refused rather than ignored: silently dropping ``tbm=isch`` would answer web results
+to someone who asked for images, which is worse than a clear 400.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Device = Literal["desktop", "tablet", "mobile"]
+Safe = Literal["active", "off"]
+Output = Literal["json", "html"]
+
+# Parameters that steer the service, not the result: they never reach the cache key or the engine.
+SERVICE_ONLY_FIELDS = frozenset({"api_key", "no_cache", "async_", "output"})
+
+
+class SearchParams(BaseModel):
+    """One search, as ``GET /search`` takes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    engine: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+    q: Annotated[str, Field(min_length=1, max_length=2048)]
+    location: Annotated[str | None, Field(max_length=256)] = None
+    gl: Annotated[str | None, Field(pattern=r"^[a-z]{2}$")] = None
+    hl: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$")] = None
+    google_domain: Annotated[str | None, Field(pattern=r"^google\.[a-z]{2,3}(\.[a-z]{2})?$")] = None
+    start: Annotated[int, Field(ge=0, le=1000)] = 0
+    num: Annotated[int, Field(ge=1, le=100)] = 10
+    device: Device = "desktop"
+    safe: Safe | None = None
+    no_cache: bool = False
+    async_: Annotated[bool, Field(alias="async")] = False
+    output: Output = "json"
+    api_key: Annotated[str | None, Field(max_length=256)] = None
+
+    @field_validator("q")
+    @classmethod
+    def _q_has_words(cls, value: str) -> str:
+        stripped = " ".join(value.split())
+        if not stripped:
+            raise ValueError("must contain at least one non-space character")
+        return stripped
+
+    @field_validator("gl", "hl", "google_domain", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def page(self) -> int:
+        """1-based page number implied by ``start`` and ``num``."""
+        return self.start // self.num + 1
+
+    def echo(self) -> dict[str, object]:
+        """The ``search_parameters`` block: what was asked, without the key or defaults unset."""
+        data = self.model_dump(by_alias=True, exclude={"api_key"}, exclude_none=True)
+        return {k: v for k, v in data.items() if k not in {"no_cache", "async"} or v}
+
+    def result_fields(self) -> dict[str, object]:
+        """The fields that change the result page: the basis of cache keys and coalescing."""
+        return self.model_dump(exclude=set(SERVICE_ONLY_FIELDS), exclude_none=True)

@@ -1,0 +1,174 @@
+"""The search answer: SerpApi's JSON shape, typed.
+
+``SerpData`` is what an engine's parser produces from one page; ``SearchResponse`` adds what the
+service knows (metadata, the echoed parameters, pagination links on our own host). Every block is
+optional and absent blocks are left out of the JSON, as SerpApi does, so a client can test
+``"answer_box" in results``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Block(BaseModel):
+    """Base of every result block: immutable once parsed, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sitelink(Block):
+    title: str
+    link: str
+    snippet: str | None = None
+
+
+class Sitelinks(Block):
+    inline: list[Sitelink] | None = None
+    expanded: list[Sitelink] | None = None
+
+
+class OrganicResult(Block):
+    position: int
+    title: str
+    link: str
+    displayed_link: str | None = None
+    snippet: str | None = None
+    date: str | None = None
+    source: str | None = None
+    sitelinks: Sitelinks | None = None
+
+
+class RelatedSearch(Block):
+    query: str
+    link: str | None = None
+
+
+class RelatedQuestion(Block):
+    question: str
+    snippet: str | None = None
+    title: str | None = None
+    link: str | None = None
+    displayed_link: str | None = None
+
+
+class AnswerBox(Block):
+    type: str
+    title: str | None = None
+    answer: str | None = None
+    snippet: str | None = None
+    link: str | None = None
+    displayed_link: str | None = None
+
+
+class KnowledgeGraphSource(Block):
+    name: str
+    link: str | None = None
+
+
+class KnowledgeGraph(Block):
+    title: str
+    type: str | None = None
+    description: str | None = None
+    website: str | None = None
+    source: KnowledgeGraphSource | None = None
+    attributes: dict[str, str] | None = None
+
+
+class TopStory(Block):
+    title: str
+    link: str
+    source: str | None = None
+    date: str | None = None
+
+
+class Ad(Block):
+    position: int
+    block_position: Literal["top", "bottom"]
+    title: str
+    link: str
+    displayed_link: str | None = None
+    description: str | None = None
+
+
+class LocalPlace(Block):
+    position: int
+    title: str
+    rating: float | None = None
+    reviews: int | None = None
+    type: str | None = None
+    address: str | None = None
+    hours: str | None = None
+
+
+class LocalResults(Block):
+    places: list[LocalPlace]
+    more_locations_link: str | None = None
+
+
+class Pagination(Block):
+    """The engine's own pagination links, as found on the page."""
+
+    current: int
+    next: str | None = None
+    other_pages: dict[str, str] | None = None
+
+
+class SerpapiPagination(Block):
+    """The same pages as links to this service (never carrying the API key)."""
+
+    current: int
+    next_link: str | None = None
+    next: str | None = None
+    other_pages: dict[str, str] | None = None
+
+
+OrganicResultsState = Literal["Results for exact spelling", "Fully empty"]
+
+
+class SearchInformation(Block):
+    organic_results_state: OrganicResultsState = "Results for exact spelling"
+    total_results: int | None = None
+    time_taken_displayed: float | None = None
+    query_displayed: str | None = None
+
+
+class SerpData(Block):
+    """Everything one result page holds, as an engine parser reads it."""
+
+    search_information: SearchInformation = SearchInformation()
+    ads: list[Ad] | None = None
+    answer_box: AnswerBox | None = None
+    knowledge_graph: KnowledgeGraph | None = None
+    local_results: LocalResults | None = None
+    top_stories: list[TopStory] | None = None
+    organic_results: list[OrganicResult] = []
+    related_questions: list[RelatedQuestion] | None = None
+    related_searches: list[RelatedSearch] | None = None
+    pagination: Pagination | None = None
+
+
+SearchStatus = Literal["Processing", "Success", "Error"]
+
+
+class SearchMetadata(Block):
+    id: str
+    status: SearchStatus
+    json_endpoint: str
+    created_at: str
+    processed_at: str | None = None
+    total_time_taken: float | None = None
+    cached: bool = False
+    attempts: int = 0
+    engine_url: str | None = None
+
+
+class SearchResponse(SerpData):
+    """The full answer of ``GET /search`` and ``GET /searches/{id}``."""
+
+    search_metadata: SearchMetadata
+    search_parameters: dict[str, object]
+    serpapi_pagination: SerpapiPagination | None = None
+    error: str | None = None

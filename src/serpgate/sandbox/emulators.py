@@ -1,0 +1,9 @@
+"""Every sandbox emulator, in one list: the one place an emulator is listed."""
+
+from __future__ import annotations
+
+from serpgate.sandbox.emulator import Emulator
+
+
+def all_emulators() -> list[Emulator]:
+    return []

@@ -1,0 +1,44 @@
+"""The storage protocol every shared-state part of serpgate is written against.
+
+Two implementations keep it: ``MemoryStore`` (one process, the embedded default) and
+``RedisStore`` (any number of replicas). Keys are plain strings that the store namespaces with its
+prefix; values are bytes (orjson, never pickle). One contract test suite runs against both, so a
+part that works on one works on the other.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class StoreUnavailable(Exception):
+    """The backing service did not answer; callers decide whether to fail open or closed."""
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> bytes | None:
+        """The value at ``key``, or None when absent or expired."""
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """Values for several keys in one round trip, in the order asked."""
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Store ``value``; ``ttl`` in seconds, None for no expiry."""
+
+    async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Store ``value`` only if ``key`` is absent; True when this call stored it."""
+
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; True when it existed."""
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Add ``amount`` to the integer at ``key`` (0 when absent); ``ttl`` set on creation."""
+
+    async def scan(self, prefix: str) -> list[str]:
+        """Every live key that starts with ``prefix`` (unprefixed, as callers named them)."""
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers."""
+
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""

@@ -1,0 +1,96 @@
+"""``RedisStore``: the ``Store`` protocol on Redis, so that replicas share one state.
+
+Every key carries the configured prefix, so several deployments (or test runs) can share a server.
+Connection failures surface as ``StoreUnavailable``; what to do about them is the caller's call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from serpgate.store.base import StoreUnavailable
+
+
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    # The client is built without decode_responses, so str never comes back; this narrows the type.
+    return value.encode() if isinstance(value, str) else value
+
+
+def _ms(ttl: float | None) -> int | None:
+    return None if ttl is None else max(1, math.ceil(ttl * 1000))
+
+
+class RedisStore:
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = f"{prefix}:" if prefix else ""
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, timeout: float = 2.0) -> RedisStore:
+        client = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+        )
+        return cls(client, prefix)
+
+    def key(self, key: str) -> str:
+        return self.prefix + key
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+
+    async def get(self, key: str) -> bytes | None:
+        async with self._guard():
+            return _as_bytes(await self.client.get(self.key(key)))
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        async with self._guard():
+            values = await self.client.mget([self.key(k) for k in keys])
+        return [_as_bytes(v) for v in values]
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        async with self._guard():
+            await self.client.set(self.key(key), value, px=_ms(ttl))
+
+    async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        async with self._guard():
+            return bool(await self.client.set(self.key(key), value, px=_ms(ttl), nx=True))
+
+    async def delete(self, key: str) -> bool:
+        async with self._guard():
+            removed: int = await self.client.delete(self.key(key))
+        return removed > 0
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        name = self.key(key)
+        async with self._guard():
+            total: int = await self.client.incrby(name, amount)
+            if total == amount and ttl is not None:
+                # Created by this call: it owns setting the expiry (EXPIRE NX needs Redis 7).
+                await self.client.pexpire(name, _ms(ttl) or 1)
+        return total
+
+    async def scan(self, prefix: str) -> list[str]:
+        cut = len(self.prefix)
+        async with self._guard():
+            return [
+                raw.decode()[cut:]
+                async for raw in self.client.scan_iter(match=self.key(prefix) + "*", count=500)
+            ]
+
+    async def ping(self) -> None:
+        async with self._guard():
+            await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()

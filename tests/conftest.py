@@ -1,0 +1,51 @@
+"""Fixtures the whole suite shares: a real Redis, isolated key prefixes, the captured pages."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from serpgate.store.redis import RedisStore
+from tests.redis_server import test_redis_url
+
+SERP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "serp"
+
+
+def serp_page(relative: str) -> str:
+    """A captured result page from ../shared/fixtures/serp, read as UTF-8.
+
+    Skips with the reason where the folder is absent, but fails under CI, which always has it.
+    """
+    path = SERP_DIR / relative
+    if not path.is_file():
+        reason = f"captured page {path} is absent (it lives in ../shared beside the project)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with test_redis_url() as url:
+        yield url
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A prefix no other test (or concurrent run) uses, so tests share one Redis safely."""
+    return f"test:{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis_store(redis_url: str, key_prefix: str) -> AsyncIterator[RedisStore]:
+    store = RedisStore.from_url(redis_url, key_prefix)
+    yield store
+    keys = [k async for k in store.client.scan_iter(match=f"{key_prefix}:*")]
+    if keys:
+        await store.client.delete(*keys)
+    await store.close()
