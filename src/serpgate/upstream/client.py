@@ -1,0 +1,113 @@
+"""``UpstreamClient``: the HTTP transport to engines, one pooled aiohttp session per engine.
+
+A session per engine keeps one engine's slow or stuck connections from starving another's pool.
+``send`` makes exactly one attempt and turns every network failure into a typed
+``TransientUpstreamError`` (or ``UpstreamTimeout``); deciding whether to try again, and through
+which proxy, belongs to the layer above.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from serpgate.engines.base import UpstreamRequest
+from serpgate.errors import TransientUpstreamError, UpstreamTimeout
+from serpgate.settings import UpstreamSettings
+
+# Engines' pages run to 2 MB; anything far larger is not a result page and not worth buffering.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What one attempt got back, before any judgement of whether it is usable."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: str
+    url: str
+    elapsed: float
+
+
+class UpstreamClient:
+    def __init__(self, settings: UpstreamSettings) -> None:
+        self._settings = settings
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+
+    def _session(self, engine: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(engine)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._settings.pool_size,
+                limit_per_host=self._settings.pool_size_per_host,
+                ttl_dns_cache=300,
+                enable_cleanup_closed=True,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=self._settings.total_timeout,
+                    sock_connect=self._settings.connect_timeout,
+                ),
+                # Engines set tracking cookies; replaying them across tenants would link searches.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+            )
+            self._sessions[engine] = session
+        return session
+
+    async def send(
+        self,
+        engine: str,
+        request: UpstreamRequest,
+        proxy: str | None = None,
+        time_left: float | None = None,
+    ) -> RawResponse:
+        """One attempt at ``request``; raises ``TransientUpstreamError`` for network failures.
+
+        ``time_left`` is what remains of the caller's deadline, capping this attempt below the
+        session's own total timeout.
+        """
+        started = time.perf_counter()
+        per_call = None
+        if time_left is not None:
+            per_call = aiohttp.ClientTimeout(
+                total=min(time_left, self._settings.total_timeout),
+                sock_connect=self._settings.connect_timeout,
+            )
+        try:
+            async with self._session(engine).request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                proxy=proxy,
+                timeout=per_call,
+                allow_redirects=True,
+                max_redirects=5,
+            ) as response:
+                raw = await response.content.read(MAX_BODY_BYTES + 1)
+                if len(raw) > MAX_BODY_BYTES:
+                    raise TransientUpstreamError(f"{engine}: answer larger than {MAX_BODY_BYTES}")
+                body = raw.decode(response.charset or "utf-8", errors="replace")
+                return RawResponse(
+                    status=response.status,
+                    headers=dict(response.headers),
+                    body=body,
+                    url=str(response.url),
+                    elapsed=time.perf_counter() - started,
+                )
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"{engine}: no answer in time") from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise TransientUpstreamError(f"{engine}: truncated answer") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransientUpstreamError(f"{engine}: {type(exc).__name__}") from exc
+
+    async def close(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(*(s.close() for s in sessions))
