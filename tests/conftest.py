@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,20 @@ def key_prefix() -> str:
     return f"test:{uuid.uuid4().hex[:12]}"
 
 
+@asynccontextmanager
+async def isolated_redis_store(url: str, prefix: str) -> AsyncIterator[RedisStore]:
+    """A RedisStore under ``prefix`` whose keys are all deleted afterwards."""
+    store = RedisStore.from_url(url, prefix)
+    try:
+        yield store
+    finally:
+        keys = [k async for k in store.client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await store.client.delete(*keys)
+        await store.close()
+
+
 @pytest.fixture
 async def redis_store(redis_url: str, key_prefix: str) -> AsyncIterator[RedisStore]:
-    store = RedisStore.from_url(redis_url, key_prefix)
-    yield store
-    keys = [k async for k in store.client.scan_iter(match=f"{key_prefix}:*")]
-    if keys:
-        await store.client.delete(*keys)
-    await store.close()
+    async with isolated_redis_store(redis_url, key_prefix) as store:
+        yield store

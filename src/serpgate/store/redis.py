@@ -31,11 +31,19 @@ class RedisStore:
         self.prefix = f"{prefix}:" if prefix else ""
 
     @classmethod
-    def from_url(cls, url: str, prefix: str, timeout: float = 2.0) -> RedisStore:
-        client = aioredis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+    def from_url(
+        cls, url: str, prefix: str, timeout: float = 2.0, max_connections: int = 64
+    ) -> RedisStore:
+        # A blocking pool makes a burst wait for a connection instead of failing outright.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=30,
         )
-        return cls(client, prefix)
+        return cls(aioredis.Redis(connection_pool=pool), prefix)
 
     def key(self, key: str) -> str:
         return self.prefix + key
@@ -93,4 +101,4 @@ class RedisStore:
             await self.client.ping()
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)

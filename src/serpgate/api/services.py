@@ -1,0 +1,60 @@
+"""What the routes need, built once by the lifespan, and the dependencies that hand it to them.
+
+Routes stay thin: they read ``Services`` and the caller's ``Tenant`` through these dependencies
+and never construct anything themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from serpgate.archive import SearchArchive
+from serpgate.search import SearchService
+from serpgate.settings import Settings
+from serpgate.store.base import Store
+from serpgate.traffic.tenants import Tenant, TenantRegistry
+from serpgate.traffic.usage import UsageMeter
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    tenants: TenantRegistry
+    archive: SearchArchive
+    usage: UsageMeter
+    search: SearchService
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def api_key_of(request: Request) -> str | None:
+    """The key from ``api_key=`` or, failing that, ``Authorization: Bearer``."""
+    key = request.query_params.get("api_key")
+    if key:
+        return key
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+async def get_tenant(request: Request, services: ServicesDep) -> Tenant:
+    return await services.tenants.authenticate(api_key_of(request))
+
+
+TenantDep = Annotated[Tenant, Depends(get_tenant)]
+
+
+def base_url_of(request: Request, services: Services) -> str:
+    """This service's own origin for links in answers: the setting, else what the client used."""
+    if services.settings.public_url:
+        return services.settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")

@@ -1,0 +1,79 @@
+"""``create_app(settings)``: the ASGI app; its lifespan builds and closes every resource.
+
+Nothing is created at import time. The lifespan picks the store (Redis when ``redis_url`` is set,
+else in memory), builds the engines from their configured base URLs, the upstream client, the
+tenant registry, the archive and the search pipeline, and hands them to the routes as ``Services``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from serpgate.accesslog import AccessLogMiddleware
+from serpgate.api import account, archive, health, search
+from serpgate.api.errors import install_error_handlers
+from serpgate.api.services import Services
+from serpgate.archive import SearchArchive
+from serpgate.engines.registry import build_engines
+from serpgate.search import SearchService
+from serpgate.settings import Settings
+from serpgate.store.base import Store
+from serpgate.store.memory import MemoryStore
+from serpgate.store.redis import RedisStore
+from serpgate.traffic.tenants import TenantRegistry, parse_bootstrap_keys
+from serpgate.traffic.usage import UsageMeter
+from serpgate.upstream.client import UpstreamClient
+
+
+def build_store(settings: Settings) -> Store:
+    if settings.redis_url is None:
+        return MemoryStore()
+    return RedisStore.from_url(settings.redis_url.get_secret_value(), settings.key_prefix)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    bootstrap = parse_bootstrap_keys(
+        settings.api_keys.get_secret_value() if settings.api_keys else "", settings.plans
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = build_store(settings)
+        client = UpstreamClient(settings.upstream)
+        archive_ = SearchArchive(store, settings.archive_ttl)
+        usage = UsageMeter(store)
+        service = SearchService(build_engines(settings.engine_urls), client, archive_, usage)
+        app.state.services = Services(
+            settings=settings,
+            store=store,
+            tenants=TenantRegistry(store, settings.plans, bootstrap),
+            archive=archive_,
+            usage=usage,
+            search=service,
+        )
+        try:
+            yield
+        finally:
+            await service.close()
+            await client.close()
+            await store.close()
+
+    app = FastAPI(
+        title="serpgate",
+        summary="Search-engine result pages as typed JSON, in SerpApi's shape.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (search, archive, account, health):
+        app.include_router(module.router)
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (several workers): settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,200 @@
+"""The ``serpgate`` command: serve, demo, sandbox, keys.
+
+Every subcommand builds ``Settings`` from the environment once and hands it on; errors are one
+line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from aiohttp import web
+from pydantic import SecretStr, ValidationError
+
+from serpgate.app import build_store, create_app
+from serpgate.errors import SerpgateError
+from serpgate.sandbox.emulators import all_emulators
+from serpgate.sandbox.server import create_sandbox_app
+from serpgate.settings import Settings
+from serpgate.store.base import StoreUnavailable
+from serpgate.traffic.tenants import TenantRegistry
+
+
+class CLIError(Exception):
+    """A failure to report as one line."""
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated here
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SERPGATE_{'__'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise CLIError(f"invalid settings: {problems}") from None
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    overrides = {"host": args.host, "port": args.port}
+    settings = _settings(**{k: v for k, v in overrides.items() if v is not None})
+    _configure_logging(settings.log_level)
+    if args.workers > 1:
+        # Workers are separate processes: each builds its app from the same environment.
+        uvicorn.run(
+            "serpgate.app:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            access_log=False,
+            log_level=settings.log_level,
+        )
+        return
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=settings.log_level,
+    )
+
+
+async def _start_sandbox(host: str, port: int) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(create_sandbox_app(all_emulators()), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound: int = runner.addresses[0][1]
+    return runner, bound
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    runner, sandbox_port = await _start_sandbox(args.host, args.sandbox_port)
+    key = args.api_key or "demo_" + secrets.token_urlsafe(16)
+    engines = [e.engine for e in all_emulators()]
+    settings = _settings(
+        host=args.host,
+        port=args.port,
+        api_keys=SecretStr(f"demo:unlimited:{key}"),
+        engine_urls={name: f"http://{args.host}:{sandbox_port}/{name}" for name in engines},
+    )
+    _configure_logging(settings.log_level)
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"serpgate demo: sandbox engines ({', '.join(engines)}) on {args.host}:{sandbox_port}\n"
+        f"  API key: {key}\n"
+        f"  try: curl '{base}/search.json?engine=bing&q=coffee&api_key={key}'\n"
+        f"  docs: {base}/docs",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=settings.log_level,
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await runner.cleanup()
+
+
+async def _sandbox(args: argparse.Namespace) -> None:
+    runner, port = await _start_sandbox(args.host, args.port)
+    names = ", ".join(e.engine for e in all_emulators())
+    print(f"sandbox engines ({names}) on http://{args.host}:{port}/<engine>", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _keys(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if settings.redis_url is None:
+        raise CLIError(
+            "keys live in the shared store: set SERPGATE_REDIS_URL (an embedded server keeps "
+            "its keys in SERPGATE_API_KEYS as name:plan:key entries)"
+        )
+    store = build_store(settings)
+    registry = TenantRegistry(store, settings.plans)
+    try:
+        if args.action == "create":
+            key, tenant = await registry.create(args.name, args.plan)
+            print(f"created tenant {tenant.id} ({tenant.name}, plan {tenant.plan})")
+            print(f"API key (shown once, store it now): {key}")
+        elif args.action == "list":
+            for tenant in await registry.list():
+                state = "revoked" if tenant.revoked else "active"
+                print(f"{tenant.id}\t{tenant.name}\t{tenant.plan}\t{state}\t{tenant.created_at}")
+        else:
+            tenant = await registry.revoke(args.tenant_id)
+            print(f"revoked {tenant.id} ({tenant.name})")
+    except StoreUnavailable as exc:
+        raise CLIError(f"cannot reach the store: {exc}") from None
+    finally:
+        await store.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="serpgate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server (settings from SERPGATE_*)")
+    serve.add_argument("--host", default=None, help="bind address (default SERPGATE_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port (default SERPGATE_PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(run=cmd_serve)
+
+    demo = sub.add_parser("demo", help="sandbox engines plus the service wired to them")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--sandbox-port", type=int, default=8001)
+    demo.add_argument("--api-key", default=None, help="demo key (default: generated, printed)")
+    demo.set_defaults(run=lambda a: asyncio.run(_demo(a)))
+
+    sandbox = sub.add_parser("sandbox", help="only the sandbox engines")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8001)
+    sandbox.set_defaults(run=lambda a: asyncio.run(_sandbox(a)))
+
+    keys = sub.add_parser("keys", help="manage API keys in the shared store")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a tenant and print its key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--plan", default="developer")
+    actions.add_parser("list", help="list tenants (never keys)")
+    revoke = actions.add_parser("revoke", help="revoke a tenant's key")
+    revoke.add_argument("tenant_id")
+    keys.set_defaults(run=lambda a: asyncio.run(_keys(a)))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (CLIError, SerpgateError, OSError) as exc:
+        print(f"serpgate: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
