@@ -8,9 +8,10 @@ anywhere else.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +43,55 @@ class UpstreamSettings(BaseModel):
     pool_size_per_host: Annotated[int, Field(ge=1)] = 50
 
 
+class ProxySettings(BaseModel):
+    """The exits serpgate reaches engines through, and when an exit is set aside.
+
+    Ejection follows Envoy's outlier detection: ``eject_after`` consecutive failures set an exit
+    aside for one engine for ``eject_base`` × its recent ejections (at most ``eject_max``), never
+    more than ``max_ejected_fraction`` of the exits; ``prune_after`` ejections inside
+    ``prune_window`` drop it for good.
+    """
+
+    urls: list[SecretStr] = []
+    file: Path | None = None
+    # The server's own address as an exit; None allows it only when no proxy is configured.
+    direct: bool | None = None
+    eject_after: Annotated[int, Field(ge=1)] = 3
+    eject_base: Annotated[float, Field(gt=0)] = 30.0
+    eject_max: Annotated[float, Field(gt=0)] = 300.0
+    max_ejected_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+    prune_after: Annotated[int, Field(ge=1)] = 3
+    prune_window: Annotated[float, Field(gt=0)] = 600.0
+
+
+class RetrySettings(BaseModel):
+    """How often one search may try again: full-jitter backoff under an Envoy retry budget."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    backoff_base: Annotated[float, Field(ge=0)] = 0.1
+    backoff_cap: Annotated[float, Field(ge=0)] = 2.0
+    budget_ratio: Annotated[float, Field(ge=0, le=1)] = 0.2
+    budget_min_retries: Annotated[int, Field(ge=0)] = 3
+
+
+class BreakerSettings(BaseModel):
+    """One engine's circuit breaker, as resilience4j counts: over the last ``window`` calls."""
+
+    window: Annotated[int, Field(ge=1)] = 50
+    min_calls: Annotated[int, Field(ge=1)] = 20
+    failure_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    open_for: Annotated[float, Field(gt=0)] = 30.0
+    half_open_calls: Annotated[int, Field(ge=1)] = 5
+
+
+class ResilienceSettings(BaseModel):
+    """Proxies, retries and breakers: what keeps hostile engines from reaching clients."""
+
+    proxies: ProxySettings = ProxySettings()
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+
+
 class Settings(BaseSettings):
     """The whole configuration of one serpgate process."""
 
@@ -60,3 +110,18 @@ class Settings(BaseSettings):
     archive_ttl: Annotated[float, Field(gt=0)] = 31 * 24 * 3600.0
     log_level: str = "info"
     upstream: UpstreamSettings = UpstreamSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
+
+    @field_validator("redis_url", "api_keys", "public_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value

@@ -1,0 +1,51 @@
+"""SerpApi's own Python client, unchanged but for its base URL, works against serpgate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import serpapi
+
+from tests.live_service import LiveService, live_service
+
+KEY = "sg_serpapi_client_key"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[serpapi.Client]:
+    with live_service(f"client:developer:{KEY}") as service:
+        client = serpapi.Client(api_key=KEY, timeout=10)
+        client.BASE_DOMAIN = service.url
+        yield client
+        client.session.close()
+
+
+def test_search_archive_and_account(client: serpapi.Client) -> None:
+    results = client.search(engine="bing", q="coffee")
+    assert isinstance(results, serpapi.SerpResults)
+    assert len(results["organic_results"]) == 10
+    search_id = results["search_metadata"]["id"]
+
+    archived = client.search_archive(search_id=search_id)
+    assert archived["organic_results"] == results["organic_results"]
+
+    account = client.account()
+    assert account["plan_id"] == "developer"
+    assert account["this_month_usage"] >= 1
+
+
+def test_next_page_follows_our_pagination(client: serpapi.Client) -> None:
+    first = client.search(engine="bing", q="espresso")
+    second = first.next_page()
+    assert second is not None
+    assert second["search_parameters"]["start"] == 10
+    assert {r["link"] for r in first["organic_results"]}.isdisjoint(
+        r["link"] for r in second["organic_results"]
+    )
+
+
+def test_errors_surface_as_the_clients_http_error(client: serpapi.Client) -> None:
+    with pytest.raises(serpapi.HTTPError) as caught:
+        client.search(engine="bing", q="x", num="abc")
+    assert caught.value.response.status_code == 400

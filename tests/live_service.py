@@ -1,0 +1,84 @@
+"""The real thing on loopback: the sandbox engines and the serpgate app under uvicorn, in a thread.
+
+Tests talk to it over real sockets, with any HTTP client (including SerpApi's own, which is
+synchronous), so nothing between the client and the engine emulator is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from aiohttp import web
+from pydantic import SecretStr
+
+from serpgate.app import create_app
+from serpgate.sandbox.emulators import all_emulators
+from serpgate.sandbox.server import create_sandbox_app
+from serpgate.settings import Settings
+
+
+@dataclass(frozen=True)
+class LiveService:
+    url: str
+    sandbox_url: str
+
+
+@contextmanager
+def live_service(api_keys: str, **settings: object) -> Iterator[LiveService]:
+    """Start sandbox + service on free loopback ports; stop both on exit."""
+    ready = threading.Event()
+    stop = threading.Event()
+    found: dict[str, object] = {}
+
+    async def main() -> None:
+        runner = web.AppRunner(create_sandbox_app(all_emulators()), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        sandbox = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        config = Settings(
+            api_keys=SecretStr(api_keys),
+            engine_urls={e.engine: f"{sandbox}/{e.engine}" for e in all_emulators()},
+            **settings,  # type: ignore[arg-type]  # validated by Settings itself
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config), host="127.0.0.1", port=0, access_log=False, log_level="warning"
+            )
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        found["service"] = LiveService(f"http://127.0.0.1:{port}", sandbox)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.02)
+        server.should_exit = True
+        await task
+        await runner.cleanup()
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            found["error"] = exc
+            ready.set()
+
+    thread = threading.Thread(target=run, name="live-service", daemon=True)
+    thread.start()
+    if not ready.wait(30) or "error" in found:
+        raise RuntimeError(f"live service did not start: {found.get('error')!r}")
+    try:
+        service = found["service"]
+        assert isinstance(service, LiveService)
+        yield service
+    finally:
+        stop.set()
+        thread.join(30)

@@ -1,0 +1,15 @@
+"""API keys never reach the log: the access log redacts them from every URL."""
+
+from __future__ import annotations
+
+from serpgate.accesslog import redact_query
+
+
+def test_api_key_is_redacted_and_the_rest_kept() -> None:
+    redacted = redact_query("engine=bing&q=coffee+beans&api_key=sg_secret123&num=10")
+    assert "sg_secret123" not in redacted
+    assert redacted == "engine=bing&q=coffee+beans&api_key=REDACTED&num=10"
+
+
+def test_query_without_secrets_is_left_untouched() -> None:
+    assert redact_query("engine=bing&q=caf%C3%A9") == "engine=bing&q=caf%C3%A9"

@@ -1,0 +1,99 @@
+"""The ``serpgate`` command as a user runs it: real processes, a real Redis, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.redis_server import free_port
+
+SERPGATE = [sys.executable, "-m", "serpgate.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SERPGATE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_keys_create_list_revoke_against_redis(redis_url: str, key_prefix: str) -> None:
+    env = {"SERPGATE_REDIS_URL": redis_url, "SERPGATE_KEY_PREFIX": key_prefix}
+    created = run("keys", "create", "--name", "acme", "--plan", "free", env=env)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.split("API key (shown once, store it now): ")[1].strip()
+    tenant_id = created.stdout.split()[2]
+    assert key.startswith("sg_")
+
+    listed = run("keys", "list", env=env)
+    assert f"{tenant_id}\tacme\tfree\tactive" in listed.stdout
+    assert key not in listed.stdout
+
+    revoked = run("keys", "revoke", tenant_id, env=env)
+    assert revoked.returncode == 0
+    assert f"{tenant_id}\tacme\tfree\trevoked" in run("keys", "list", env=env).stdout
+    assert run("keys", "revoke", "tn_missing", env=env).returncode == 1
+
+
+def test_errors_are_one_line_and_nonzero() -> None:
+    no_redis = run("keys", "list", env={"SERPGATE_REDIS_URL": ""})
+    bad_redis = run("keys", "list", env={"SERPGATE_REDIS_URL": "localhost:6379"})
+    bad_setting = run("serve", env={"SERPGATE_PORT": "not-a-port"})
+    unreachable = run(
+        "keys", "list", env={"SERPGATE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    for result, text in [
+        (bad_setting, "SERPGATE_PORT"),
+        (unreachable, "cannot reach the store"),
+        (no_redis, "set SERPGATE_REDIS_URL"),
+        (bad_redis, "SERPGATE_REDIS_URL: Value error, must be a redis://"),
+    ]:
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert text in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def wait_for(url: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            assert proc.poll() is None, "demo exited early"
+            assert time.monotonic() < deadline, "demo did not start"
+            time.sleep(0.1)
+
+
+def test_demo_serves_searches_from_the_sandbox_and_says_how() -> None:
+    port, sandbox_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [*SERPGATE, "demo", "--port", str(port), "--sandbox-port", str(sandbox_port)]
+    with subprocess.Popen(
+        [*command, "--api-key", "demo-key"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        try:
+            wait_for(url, proc)
+            params = {"engine": "bing", "q": "coffee", "api_key": "demo-key"}
+            body = httpx.get(f"{url}/search.json", params=params, timeout=10).json()
+            assert len(body["organic_results"]) == 10
+            search_id = body["search_metadata"]["id"]
+            archived = httpx.get(f"{url}/searches/{search_id}", params={"api_key": "demo-key"})
+            assert archived.json() == body
+        finally:
+            proc.terminate()
+            printed, _ = proc.communicate(timeout=20)
+    assert "API key: demo-key" in printed
+    assert f"curl '{url}/search.json?engine=bing&q=coffee&api_key=demo-key'" in printed

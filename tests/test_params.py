@@ -1,0 +1,77 @@
+"""The search parameters' contract: what is accepted, normalised and refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from serpgate.models.params import SearchParams
+
+
+def test_defaults_and_normalisation() -> None:
+    params = SearchParams.model_validate(
+        {"engine": "bing", "q": "  coffee \t beans ", "gl": "US", "hl": "EN-gb"}
+    )
+    assert params.q == "coffee beans"
+    assert (params.gl, params.hl) == ("us", "en-gb")
+    assert (params.start, params.num, params.device, params.output) == (0, 10, "desktop", "json")
+    assert params.page == 1
+
+
+def test_string_values_are_coerced_as_query_strings_arrive() -> None:
+    params = SearchParams.model_validate(
+        {"engine": "bing", "q": "x", "start": "20", "num": "10", "no_cache": "true", "async": "1"}
+    )
+    assert (params.start, params.num, params.no_cache, params.async_) == (20, 10, True, True)
+    assert params.page == 3
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("q", "   "),
+        ("q", ""),
+        ("num", "abc"),
+        ("num", "0"),
+        ("num", "101"),
+        ("start", "-1"),
+        ("device", "tv"),
+        ("safe", "maybe"),
+        ("output", "xml"),
+        ("gl", "usa"),
+        ("google_domain", "evil.com"),
+        ("engine", "Bing!"),
+    ],
+)
+def test_bad_values_are_refused(field: str, value: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SearchParams.model_validate({"engine": "bing", "q": "x", field: value})
+    assert caught.value.errors()[0]["loc"][-1] == ("async" if field == "async" else field)
+
+
+def test_unknown_parameters_are_refused_not_ignored() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SearchParams.model_validate({"engine": "google", "q": "x", "tbm": "isch"})
+    assert caught.value.errors()[0]["type"] == "extra_forbidden"
+
+
+def test_echo_hides_the_key_and_unset_flags() -> None:
+    params = SearchParams.model_validate(
+        {"engine": "bing", "q": "x", "api_key": "secret", "no_cache": "false"}
+    )
+    echo = params.echo()
+    assert "api_key" not in echo
+    assert "no_cache" not in echo
+    assert echo["q"] == "x"
+
+
+def test_result_fields_ignore_service_only_parameters() -> None:
+    base = {"engine": "bing", "q": "x"}
+    plain = SearchParams.model_validate(base)
+    steered = SearchParams.model_validate(
+        {**base, "api_key": "k", "no_cache": "true", "async": "true", "output": "html"}
+    )
+    assert plain.result_fields() == steered.result_fields()
+    assert SearchParams.model_validate({**base, "start": "10"}).result_fields() != (
+        plain.result_fields()
+    )

@@ -1,0 +1,62 @@
+"""API keys: shown once, kept as hashes, checked on every request, revocable."""
+
+from __future__ import annotations
+
+import pytest
+
+from serpgate.errors import AuthenticationError, InvalidRequest, NotFound
+from serpgate.settings import DEFAULT_PLANS
+from serpgate.store.memory import MemoryStore
+from serpgate.store.redis import RedisStore
+from serpgate.traffic.tenants import TenantRegistry, hash_key, parse_bootstrap_keys
+
+
+async def test_created_key_authenticates_and_only_its_hash_is_stored(
+    redis_store: RedisStore,
+) -> None:
+    registry = TenantRegistry(redis_store, DEFAULT_PLANS)
+    key, tenant = await registry.create("acme", "developer")
+    assert key.startswith("sg_")
+    assert len(key) > 40
+    assert (await registry.authenticate(key)).id == tenant.id
+    raw = [v async for v in redis_store.client.scan_iter(match=f"{redis_store.prefix}*")]
+    values = b"".join([await redis_store.client.get(k) or b"" for k in raw])
+    assert key.encode() not in values
+    assert hash_key(key).encode() in values
+
+
+async def test_wrong_and_missing_keys_are_refused() -> None:
+    registry = TenantRegistry(MemoryStore(), DEFAULT_PLANS)
+    await registry.create("acme", "free")
+    with pytest.raises(AuthenticationError, match="invalid"):
+        await registry.authenticate("sg_not-a-key")
+    with pytest.raises(AuthenticationError, match="missing"):
+        await registry.authenticate(None)
+
+
+async def test_revoked_key_stops_working_and_list_shows_it() -> None:
+    registry = TenantRegistry(MemoryStore(), DEFAULT_PLANS)
+    key, tenant = await registry.create("acme", "free")
+    await registry.authenticate(key)
+    await registry.revoke(tenant.id)
+    with pytest.raises(AuthenticationError):
+        await registry.authenticate(key)
+    assert [(t.id, t.revoked) for t in await registry.list()] == [(tenant.id, True)]
+    with pytest.raises(NotFound):
+        await registry.revoke("tn_unknown")
+
+
+async def test_unknown_plan_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="unknown plan"):
+        await TenantRegistry(MemoryStore(), DEFAULT_PLANS).create("acme", "platinum")
+
+
+async def test_bootstrap_keys_from_settings() -> None:
+    tenants = parse_bootstrap_keys("alice:free:k1, bob:unlimited:k2", DEFAULT_PLANS)
+    registry = TenantRegistry(MemoryStore(), DEFAULT_PLANS, tenants)
+    assert (await registry.authenticate("k2")).name == "bob"
+    assert registry.plan_of(await registry.authenticate("k1")).per_month == 250
+    with pytest.raises(ValueError, match="unknown plan"):
+        parse_bootstrap_keys("a:gold:k", DEFAULT_PLANS)
+    with pytest.raises(ValueError, match="name:plan:key"):
+        parse_bootstrap_keys("justakey", DEFAULT_PLANS)
