@@ -58,8 +58,7 @@ def live_service(api_keys: str, **settings: object) -> Iterator[LiveService]:
         port = server.servers[0].sockets[0].getsockname()[1]
         found["service"] = LiveService(f"http://127.0.0.1:{port}", sandbox)
         ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.02)
+        await asyncio.to_thread(stop.wait)
         server.should_exit = True
         await task
         await runner.cleanup()

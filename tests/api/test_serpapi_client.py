@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import serpapi
 
-from tests.live_service import LiveService, live_service
+from tests.live_service import live_service
 
 KEY = "sg_serpapi_client_key"
 
