@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from serpgate.engines.base import Engine
+from serpgate.engines.bing import BingEngine
 
-ENGINE_TYPES: tuple[type[Engine], ...] = ()
+ENGINE_TYPES: tuple[type[Engine], ...] = (
+    BingEngine,
+)
 
 
 def build_engines(base_urls: Mapping[str, str]) -> dict[str, Engine]:

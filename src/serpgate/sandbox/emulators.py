@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.emulator import Emulator
 
 
 def all_emulators() -> list[Emulator]:
-    return []
+    return [
+        BingEmulator(),
+    ]

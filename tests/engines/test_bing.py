@@ -1,0 +1,244 @@
+"""BingEngine against real captured Bing pages, and the requests it builds.
+
+Every expected value below was read off the page itself; the golden snapshots hold the rest.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from serpgate.engines.bing import BingEngine
+from serpgate.errors import BlockedError
+from serpgate.models.params import SearchParams
+from serpgate.models.response import SerpData
+from tests.conftest import serp_page
+from tests.golden import assert_golden
+
+
+def _parse(page: str, q: str, **params: object) -> SerpData:
+    return BingEngine().parse(serp_page(page), SearchParams(engine="bing", q=q, **params))
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.mark.fixtures
+class TestHttpClient2026:
+    """A 2026 page as a plain HTTP client gets it: links behind the /ck/a tracker."""
+
+    @pytest.fixture
+    def data(self) -> SerpData:
+        return _parse("bing/http_client_2026.html", "javascript tutorial")
+
+    def test_organic_results(self, data: SerpData) -> None:
+        results = data.organic_results
+        assert len(results) == 10
+        assert [r.position for r in results] == list(range(1, 11))
+        assert results[0].title == "JavaScript Tutorial - W3Schools"
+        assert results[0].link == "https://www.w3schools.com/Js/"
+        assert results[0].displayed_link == "https://www.w3schools.com › Js"
+        assert results[0].source == "w3schools.com"
+        assert results[0].snippet is not None
+        assert results[0].snippet.startswith("Learn JavaScript The Programming Language of the Web")
+        assert results[2].link == "https://www.w3schools.com/js/js_intro.asp"
+        assert results[2].displayed_link == "https://www.w3schools.com › js › js_intro.asp"
+        assert results[-1].title == "Tutorial: Learn JavaScript - W3Schools.com"
+        assert results[-1].link == (
+            "https://support.w3schools.com/hc/en-gb/articles/"
+            "4410407881489-Tutorial-Learn-JavaScript"
+        )
+        assert results[-1].snippet == (
+            "JavaScript is the world's most popular programming language. JavaScript is the "
+            "programming language of the Web. JavaScript is easy to learn. This tutorial will "
+            "teach you JavaScript from basic to ad..."
+        )
+
+    def test_no_tracker_links_survive(self, data: SerpData) -> None:
+        assert all("bing.com/ck/a" not in r.link for r in data.organic_results)
+
+    def test_search_information(self, data: SerpData) -> None:
+        info = data.search_information
+        assert info.total_results == 52
+        assert info.query_displayed == "javascript tutorial"
+        assert info.organic_results_state == "Results for exact spelling"
+
+    def test_pagination(self, data: SerpData) -> None:
+        assert data.pagination is not None
+        assert data.pagination.current == 1
+        assert data.pagination.next is not None
+        assert _query(data.pagination.next)["first"] == "11"
+        assert data.pagination.next.startswith("https://www.bing.com/search?")
+        assert sorted(data.pagination.other_pages or {}) == ["2", "3"]
+        assert _query((data.pagination.other_pages or {})["3"])["first"] == "21"
+
+    def test_no_panel_or_related_searches_on_this_page(self, data: SerpData) -> None:
+        assert data.knowledge_graph is None
+        assert data.related_searches is None
+
+    def test_golden(self, data: SerpData) -> None:
+        assert_golden("bing/http_client_2026", data.model_dump(mode="json", exclude_none=True))
+
+
+@pytest.mark.fixtures
+class TestNoJs2021:
+    """A 2021 no-JS page (Spanish results): direct links, dates, deep links, entity panel."""
+
+    @pytest.fixture
+    def data(self) -> SerpData:
+        return _parse("bing/nojs_2021.html", "bing")
+
+    def test_organic_results(self, data: SerpData) -> None:
+        results = data.organic_results
+        assert len(results) == 10
+        assert results[0].title == "Bing"
+        assert results[0].link == "https://www.bing.com/"
+        assert results[0].snippet == (
+            "Bing te ayuda a convertir la información en acción, ya que facilita y acelera la "
+            "transición de la búsqueda a la actividad concreta."
+        )
+        assert results[-1].title == "SEM con Microsoft Advertising - Microsoft …"
+        assert results[-1].link == "https://about.ads.microsoft.com/es-es"
+        assert results[-1].displayed_link == "https://about.ads.microsoft.com/es-es"
+
+    def test_leading_date_moves_out_of_the_snippet(self, data: SerpData) -> None:
+        malavida = data.organic_results[1]
+        assert malavida.title == "Bing - Descargar para PC Gratis - Malavida"
+        assert malavida.displayed_link == "https://www.malavida.com/es/soft/bing"
+        assert malavida.date == "24/1/2013"
+        assert malavida.snippet is not None
+        assert malavida.snippet.startswith("8/10 (87 votos) - Descargar Bing para PC")
+        assert data.organic_results[2].date == "6/10/2016"
+        assert data.organic_results[4].date is None
+
+    def test_deep_links_become_sitelinks(self, data: SerpData) -> None:
+        sitelinks = data.organic_results[0].sitelinks
+        assert sitelinks is not None
+        expanded = sitelinks.expanded or []
+        # Six shown, two more behind "See more".
+        assert len(expanded) == 8
+        assert expanded[0].title == "Bing News"
+        assert expanded[0].link == "https://www.bing.com/news"
+        assert expanded[-1].title == "Personalization"
+        assert data.organic_results[1].sitelinks is None
+
+    def test_search_information(self, data: SerpData) -> None:
+        assert data.search_information.total_results == 106_000_000
+        assert data.search_information.query_displayed == "bing"
+
+    def test_knowledge_graph(self, data: SerpData) -> None:
+        kg = data.knowledge_graph
+        assert kg is not None
+        assert kg.title == "Bing"
+        assert kg.type == "Web Search Engine"
+        assert kg.description is not None
+        assert kg.description.startswith("Microsoft Bing is a web search engine owned and")
+        # The full text from the panel's expansion, not the cut-off preview.
+        assert kg.description.endswith("It is developed using ASP.NET.")
+        assert kg.website == "http://www.bing.com/"
+        assert kg.source is not None
+        assert kg.source.link == "http://en.wikipedia.org/wiki/Bing_(search_engine)"
+        assert kg.attributes is not None
+        assert kg.attributes["headquarters"] == "Bellevue, WA"
+        assert kg.attributes["written_in"] == "ASP.NET"
+
+    def test_pagination(self, data: SerpData) -> None:
+        pagination = data.pagination
+        assert pagination is not None
+        assert pagination.current == 1
+        assert sorted(pagination.other_pages or {}) == ["2", "3", "4", "5"]
+        assert pagination.next is not None
+        assert _query(pagination.next)["first"] == "10"
+
+    def test_positions_follow_start(self) -> None:
+        data = _parse("bing/nojs_2021.html", "bing", start=10)
+        assert [r.position for r in data.organic_results] == list(range(11, 21))
+
+    def test_golden(self, data: SerpData) -> None:
+        assert_golden("bing/nojs_2021", data.model_dump(mode="json", exclude_none=True))
+
+
+@pytest.mark.fixtures
+def test_challenge_page_raises_blocked() -> None:
+    # The page's inline CSS mentions b_algo; the challenge markup is what must decide.
+    with pytest.raises(BlockedError, match="One last step") as raised:
+        _parse("bing/block_challenge_2026-04.html", "javascript tutorial")
+    assert raised.value.retry_after > 0
+
+
+def test_page_without_results_is_fully_empty_not_an_error() -> None:
+    html = (
+        '<html><body><input id="sb_form_q" value="qwxzv"><ol id="b_results">'
+        '<li class="b_no"><h1>There are no results for <strong>qwxzv</strong></h1></li>'
+        "</ol></body></html>"
+    )
+    data = BingEngine().parse(html, SearchParams(engine="bing", q="qwxzv"))
+    assert data.organic_results == []
+    assert data.search_information.organic_results_state == "Fully empty"
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [
+        ("About 52 results", 52),
+        ("106.000.000 results", 106_000_000),
+        ("11-20 of 1,230 results", 1230),
+        ("Environ 1 230 résultats", 1230),
+    ],
+)
+def test_total_results_in_every_spelling(text: str, total: int) -> None:
+    html = f'<html><body><span class="sb_count">{text}</span></body></html>'
+    data = BingEngine().parse(html, SearchParams(engine="bing", q="x"))
+    assert data.search_information.total_results == total
+
+
+def test_related_searches_from_the_classic_block() -> None:
+    html = (
+        '<html><body><ol id="b_results"><li class="b_ans"><div class="b_rs" id="brsv3">'
+        '<h2>Related searches for <strong>coffee</strong></h2><ul class="b_vList b_divsec">'
+        '<li><a href="/search?q=coffee+beans&amp;FORM=QSRE1"><div class="b_suggestionIcon">'
+        '</div><div class="b_suggestionText">coffee <strong>beans</strong></div></a></li>'
+        "</ul></div></li></ol></body></html>"
+    )
+    data = BingEngine().parse(html, SearchParams(engine="bing", q="coffee"))
+    assert data.related_searches is not None
+    assert [(r.query, r.link) for r in data.related_searches] == [
+        ("coffee beans", "https://www.bing.com/search?q=coffee+beans&FORM=QSRE1")
+    ]
+
+
+class TestBuildRequest:
+    def test_first_page(self) -> None:
+        request = BingEngine().build_request(SearchParams(engine="bing", q="coffee shops"))
+        assert request.method == "GET"
+        assert request.url.startswith("https://www.bing.com/search?")
+        assert _query(request.url) == {"q": "coffee shops", "count": "10"}
+        assert "Chrome" in request.headers["User-Agent"]
+        assert "Mobile" not in request.headers["User-Agent"]
+
+    def test_later_page_uses_first_and_the_pager_form(self) -> None:
+        params = SearchParams(engine="bing", q="coffee", start=20, num=10)
+        query = _query(BingEngine().build_request(params).url)
+        assert query["first"] == "21"
+        assert query["count"] == "10"
+        assert query["FORM"] == "PERE1"
+
+    def test_language_country_and_safe_search(self) -> None:
+        params = SearchParams(engine="bing", q="kaffee", hl="de", gl="at", safe="active")
+        query = _query(BingEngine().build_request(params).url)
+        assert query["setlang"] == "de"
+        assert query["cc"] == "at"
+        assert query["adlt"] == "strict"
+        off = SearchParams(engine="bing", q="kaffee", safe="off")
+        assert _query(BingEngine().build_request(off).url)["adlt"] == "off"
+
+    def test_mobile_device_sends_a_mobile_browser(self) -> None:
+        params = SearchParams(engine="bing", q="coffee", device="mobile")
+        assert "Mobile" in BingEngine().build_request(params).headers["User-Agent"]
+
+    def test_base_url_points_elsewhere(self) -> None:
+        engine = BingEngine(base_url="http://127.0.0.1:8080/bing/")
+        request = engine.build_request(SearchParams(engine="bing", q="coffee"))
+        assert request.url.startswith("http://127.0.0.1:8080/bing/search?")
