@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from serpgate.engines.base import Engine
 from serpgate.engines.bing import BingEngine
 
-ENGINE_TYPES: tuple[type[Engine], ...] = (
-    BingEngine,
-)
+ENGINE_TYPES: tuple[type[Engine], ...] = (BingEngine,)
 
 
 def build_engines(base_urls: Mapping[str, str]) -> dict[str, Engine]:
