@@ -6,8 +6,14 @@ from collections.abc import Mapping
 
 from serpgate.engines.base import Engine
 from serpgate.engines.bing import BingEngine
+from serpgate.engines.brave import BraveEngine
+from serpgate.engines.yahoo import YahooEngine
 
-ENGINE_TYPES: tuple[type[Engine], ...] = (BingEngine,)
+ENGINE_TYPES: tuple[type[Engine], ...] = (
+    BingEngine,
+    BraveEngine,
+    YahooEngine,
+)
 
 
 def build_engines(base_urls: Mapping[str, str]) -> dict[str, Engine]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from serpgate.sandbox.bing import BingEmulator
+from serpgate.sandbox.brave import BraveEmulator
 from serpgate.sandbox.emulator import Emulator
+from serpgate.sandbox.yahoo import YahooEmulator
 
 
 def all_emulators() -> list[Emulator]:
     return [
         BingEmulator(),
+        BraveEmulator(),
+        YahooEmulator(),
     ]
