@@ -7,10 +7,14 @@ from collections.abc import Mapping
 from serpgate.engines.base import Engine
 from serpgate.engines.bing import BingEngine
 from serpgate.engines.brave import BraveEngine
+from serpgate.engines.duckduckgo import DuckDuckGoEngine
+from serpgate.engines.startpage import StartpageEngine
 from serpgate.engines.yahoo import YahooEngine
 
 ENGINE_TYPES: tuple[type[Engine], ...] = (
     BingEngine,
+    DuckDuckGoEngine,
+    StartpageEngine,
     BraveEngine,
     YahooEngine,
 )

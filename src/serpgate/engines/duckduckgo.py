@@ -1,0 +1,179 @@
+"""DuckDuckGo through its no-JavaScript endpoint, ``html.duckduckgo.com/html/``.
+
+The endpoint answers a plain form: ``q`` is the query, ``kl`` a region such as ``us-en`` (``wt-wt``
+for all regions) and ``kp`` the safe-search level (``1`` strict, ``-2`` off, moderate by default).
+Its result page is server-rendered markup that has stayed stable for years: every result is a
+``div.result`` inside ``div#links`` with an ``a.result__a`` title, an ``a.result__snippet`` and an
+``a.result__url`` displayed link; ads are the same block with ``result--ad``. Links were long
+wrapped in ``//duckduckgo.com/l/?uddg=<target>`` redirects; since 2025 they are often direct.
+
+There are no page numbers. The bottom of a page holds a "Next" form that posts the same fields
+again with an offset ``s``, ``dc`` (offset + 1), a few fixed fields and ``vqd``, a token DuckDuckGo
+derives from the query and the client; asking for a later page without it looks like a bot. The
+endpoint accepts those fields as a GET query too, so the next page's form becomes
+``pagination.next``, a URL that carries the token.
+
+A client DuckDuckGo distrusts gets HTTP 200 with an "anomaly" page instead: a modal that says
+"Unfortunately, bots use DuckDuckGo too." around an image puzzle in ``form#challenge-form``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode, urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from serpgate.engines.base import Engine, UpstreamRequest, first_text, node_text, query_param
+from serpgate.errors import BlockedError
+from serpgate.models.params import SearchParams
+from serpgate.models.response import (
+    Ad,
+    OrganicResult,
+    Pagination,
+    SearchInformation,
+    SerpData,
+)
+
+# DuckDuckGo's own region codes, country first, as its region menu lists them; where a country
+# has several languages the first listed is the one a bare ``gl`` picks.
+_REGIONS = (
+    "ar-es au-en at-de be-fr be-nl br-pt bg-bg ca-en ca-fr ct-ca cl-es cn-zh co-es hr-hr cz-cs "
+    "dk-da ee-et fi-fi fr-fr de-de gr-el hk-tzh hu-hu is-is in-en id-en ie-en il-en it-it jp-jp "
+    "kr-kr lv-lv lt-lt my-en mx-es nl-nl nz-en no-no pk-en pe-es ph-en pl-pl pt-pt ro-ro ru-ru "
+    "xa-ar sg-en sk-sk sl-sl za-en es-es es-ca se-sv ch-de ch-fr tw-tzh th-en tr-tr us-en us-es "
+    "ua-uk uk-en vn-en"
+).split()
+# Where DuckDuckGo's country code is not the ISO one that ``gl`` carries.
+_COUNTRY_ALIASES = {"gb": "uk", "sa": "xa", "si": "sl"}
+_SAFE = {"active": "1", "off": "-2"}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# DuckDuckGo unblocks an address after roughly an hour without requests from it.
+_BLOCK_REST = 3600.0
+
+
+def region(params: SearchParams) -> str:
+    """The ``kl`` value for ``gl`` and ``hl``: a DuckDuckGo region, or ``wt-wt`` (no region)."""
+    if not params.gl:
+        return "wt-wt"
+    country = _COUNTRY_ALIASES.get(params.gl, params.gl)
+    candidates = [code for code in _REGIONS if code.startswith(f"{country}-")]
+    if not candidates:
+        return "wt-wt"
+    language = (params.hl or "").split("-")[0]
+    return next((code for code in candidates if code.endswith(f"-{language}")), candidates[0])
+
+
+class DuckDuckGoEngine(Engine):
+    name = "duckduckgo"
+    default_base_url = "https://html.duckduckgo.com"
+
+    def build_request(self, params: SearchParams) -> UpstreamRequest:
+        fields: dict[str, str | int] = {"q": params.q}
+        if params.start:
+            # What the "Next" form posts, bar the vqd token only a previous page can supply.
+            fields.update(s=params.start, nextParams="", v="l", o="json", dc=params.start + 1)
+            fields["api"] = "d.js"
+        fields["kl"] = region(params)
+        if params.safe:
+            fields["kp"] = _SAFE[params.safe]
+        headers = self.browser_headers(params)
+        # The page sets ``Referrer-Policy: origin``; a browser's follow-up carries that referrer.
+        headers["Referer"] = f"{self.base_url}/"
+        return UpstreamRequest(url=f"{self.base_url}/html/?{urlencode(fields)}", headers=headers)
+
+    def parse(self, html: str, params: SearchParams) -> SerpData:
+        tree = LexborHTMLParser(html)
+        if _is_challenge(tree, html):
+            raise BlockedError("duckduckgo answered its anomaly (bot) challenge", _BLOCK_REST)
+        container = tree.css_first("#links") or tree.root
+        organic: list[OrganicResult] = []
+        ads: list[Ad] = []
+        for node in container.css("div.result") if container else ():
+            classes = (node.attributes.get("class") or "").split()
+            anchor = node.css_first("a.result__a") or node.css_first("h2 a")
+            if "result--no-result" in classes or anchor is None:
+                continue
+            title = node_text(anchor)
+            link = self._target(anchor.attributes.get("href") or "")
+            if not title or not link:
+                continue
+            snippet = first_text(node, ".result__snippet") or None
+            displayed = first_text(node, ".result__url") or None
+            if "result--ad" in classes:
+                ads.append(
+                    Ad(
+                        position=len(ads) + 1,
+                        block_position="top",
+                        title=title,
+                        link=link,
+                        displayed_link=displayed,
+                        description=snippet,
+                    )
+                )
+                continue
+            organic.append(
+                OrganicResult(
+                    position=params.start + len(organic) + 1,
+                    title=title,
+                    link=link,
+                    displayed_link=displayed,
+                    snippet=snippet,
+                    date=_date(node),
+                )
+            )
+        query = tree.css_first("input#search_form_input_homepage") or tree.css_first(
+            "input[name=q]"
+        )
+        information = SearchInformation(
+            organic_results_state="Results for exact spelling" if organic else "Fully empty",
+            query_displayed=(query.attributes.get("value") or None) if query else None,
+        )
+        next_url = self._next_page(tree, params)
+        return SerpData(
+            search_information=information,
+            ads=ads or None,
+            organic_results=organic,
+            pagination=Pagination(current=params.page, next=next_url) if next_url else None,
+        )
+
+    def _target(self, href: str) -> str:
+        """Where a result link leads: the ``uddg`` target of a redirect, or the href itself."""
+        if "/l/" in href and (target := query_param(href, "uddg")):
+            return target
+        if href.startswith("//"):
+            return f"https:{href}"
+        return urljoin(f"{self.base_url}/", href) if href.startswith("/") else href
+
+    def _next_page(self, tree: LexborHTMLParser, params: SearchParams) -> str | None:
+        """The "Next" form as a GET URL; the "Previous" form looks alike but points back."""
+        for form in tree.css("form"):
+            fields = {
+                name: field.attributes.get("value") or ""
+                for field in form.css("input")
+                if (name := field.attributes.get("name"))
+                and field.attributes.get("type") not in ("submit", "button")
+            }
+            offset = fields.get("s", "")
+            if "vqd" not in fields or not offset.isdigit() or int(offset) <= params.start:
+                continue
+            action = urljoin(f"{self.base_url}/", form.attributes.get("action") or "/html/")
+            return f"{action}?{urlencode(fields)}"
+        return None
+
+
+def _date(node: LexborNode) -> str | None:
+    """The day a result was published, shown beside its URL as ``2025-01-11T00:00:00.0000000``."""
+    for span in node.css(".result__extras__url > span"):
+        if "result__icon" in (span.attributes.get("class") or ""):
+            continue
+        match = _ISO_DAY.search(node_text(span))
+        if match:
+            return match.group(0)
+    return None
+
+
+def _is_challenge(tree: LexborHTMLParser, html: str) -> bool:
+    if tree.css_first("form#challenge-form, .anomaly-modal__modal, .anomaly-modal__title"):
+        return True
+    return "bots use DuckDuckGo too" in html and tree.css_first("#links .result__a") is None
