@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
 
+from tests.conftest import serp_page
 from tests.redis_server import free_port
 
 SERPGATE = [sys.executable, "-m", "serpgate.cli"]
@@ -97,3 +100,36 @@ def test_demo_serves_searches_from_the_sandbox_and_says_how() -> None:
             printed, _ = proc.communicate(timeout=20)
     assert "API key: demo-key" in printed
     assert f"curl '{url}/search.json?engine=bing&q=coffee&api_key=demo-key'" in printed
+
+
+def test_parse_prints_the_search_contract_for_a_saved_page() -> None:
+    page = serp_page("bing/nojs_2021.html")
+    with tempfile.NamedTemporaryFile("w", suffix=".html", encoding="utf-8") as saved:
+        saved.write(page)
+        saved.flush()
+        result = run("parse", "--engine", "bing", saved.name)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["search_metadata"]["status"] == "Success"
+    assert body["search_parameters"]["q"] == "bing"  # as the page shows it
+    assert len(body["organic_results"]) == 10
+    assert body["organic_results"][0]["link"] == "https://www.bing.com/"
+    assert body["knowledge_graph"]["title"] == "Bing"
+
+
+def test_parse_of_a_block_page_or_unknown_engine_is_one_clear_line() -> None:
+    page = serp_page("bing/block_challenge_2026-04.html")
+    with tempfile.NamedTemporaryFile("w", suffix=".html", encoding="utf-8") as saved:
+        saved.write(page)
+        saved.flush()
+        blocked = run("parse", "--engine", "bing", saved.name)
+        unknown = run("parse", "--engine", "altavista", saved.name)
+    missing = run("parse", "--engine", "bing", "/nonexistent/page.html")
+    for result, text in [
+        (blocked, "bot challenge"),
+        (unknown, "unknown engine 'altavista'"),
+        (missing, "cannot read /nonexistent/page.html"),
+    ]:
+        assert result.returncode == 1
+        assert text in result.stderr
+        assert result.stderr.count("\n") == 1

@@ -1,4 +1,4 @@
-"""The ``serpgate`` command: serve, demo, sandbox, keys.
+"""The ``serpgate`` command: serve, demo, sandbox, parse, keys.
 
 Every subcommand builds ``Settings`` from the environment once and hands it on; errors are one
 line on stderr and a non-zero exit, never a traceback.
@@ -12,15 +12,20 @@ import logging
 import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+import orjson
 import uvicorn
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from serpgate.app import build_store, create_app
+from serpgate.engines.registry import build_engines
 from serpgate.errors import SerpgateError
+from serpgate.models.params import SearchParams
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.server import create_sandbox_app
+from serpgate.search import render_answer, utc_now
 from serpgate.settings import Settings
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.tenants import TenantRegistry
@@ -123,6 +128,28 @@ async def _sandbox(args: argparse.Namespace) -> None:
         await runner.cleanup()
 
 
+def cmd_parse(args: argparse.Namespace) -> None:
+    """Print the answer ``/search`` would give for a saved result page."""
+    engines = build_engines({})
+    engine = engines.get(args.engine)
+    if engine is None:
+        raise CLIError(f"unknown engine {args.engine!r}; engines: {', '.join(sorted(engines))}")
+    try:
+        html = Path(args.file).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise CLIError(f"cannot read {args.file}: {exc.strerror}") from None
+    asked = {"engine": args.engine, "q": args.q or Path(args.file).stem, "start": args.start}
+    params = SearchParams.model_validate({**asked, "num": args.num, "device": args.device})
+    data = engine.parse(html, params)
+    shown = data.search_information.query_displayed
+    if shown and not args.q:
+        params = params.model_copy(update={"q": shown})
+    body = render_answer(
+        secrets.token_hex(12), params, args.base_url, utc_now(), status="Success", data=data
+    )
+    sys.stdout.write(orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
 async def _keys(args: argparse.Namespace) -> None:
     settings = _settings()
     if settings.redis_url is None:
@@ -171,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8001)
     sandbox.set_defaults(run=lambda a: asyncio.run(_sandbox(a)))
+
+    parse = sub.add_parser("parse", help="print the JSON answer for a saved result page")
+    parse.add_argument("--engine", required=True)
+    parse.add_argument("--q", default=None, help="the query (default: as the page shows it)")
+    parse.add_argument("--start", type=int, default=0, help="offset of the page's first result")
+    parse.add_argument("--num", type=int, default=10)
+    parse.add_argument("--device", default="desktop", choices=["desktop", "tablet", "mobile"])
+    parse.add_argument("--base-url", default="http://127.0.0.1:8000", help="origin for links")
+    parse.add_argument("file")
+    parse.set_defaults(run=cmd_parse)
 
     keys = sub.add_parser("keys", help="manage API keys in the shared store")
     actions = keys.add_subparsers(dest="action", required=True)

@@ -37,7 +37,7 @@ class Answer:
     html: str
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -66,13 +66,13 @@ class SearchService:
         """Run the search now; raises a ``SerpgateError`` when no answer can be given."""
         engine = self.engine(params.engine)
         search_id = secrets.token_hex(12)
-        return await self._run(engine, params, tenant, base_url, search_id, _now())
+        return await self._run(engine, params, tenant, base_url, search_id, utc_now())
 
     async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> bytes:
         """``async=true``: archive a Processing record, search in the background, answer at once."""
         engine = self.engine(params.engine)
-        search_id, created = secrets.token_hex(12), _now()
-        body = self._body(search_id, params, base_url, created, status="Processing")
+        search_id, created = secrets.token_hex(12), utc_now()
+        body = render_answer(search_id, params, base_url, created, status="Processing")
         await self._archive.save(tenant.id, search_id, body)
         task = asyncio.create_task(
             self._run_archiving_errors(engine, params, tenant, base_url, search_id, created)
@@ -93,7 +93,7 @@ class SearchService:
         try:
             await self._run(engine, params, tenant, base_url, search_id, created)
         except SerpgateError as exc:
-            body = self._body(search_id, params, base_url, created, status="Error", error=exc)
+            body = render_answer(search_id, params, base_url, created, status="Error", error=exc)
             await self._archive.save(tenant.id, search_id, body)
 
     async def _run(
@@ -111,7 +111,7 @@ class SearchService:
         if raw.status >= 400:
             raise FatalUpstreamError(f"{engine.name} answered HTTP {raw.status}")
         data = engine.parse(raw.body, params)
-        body = self._body(
+        body = render_answer(
             search_id,
             params,
             base_url,
@@ -126,51 +126,52 @@ class SearchService:
         await self._usage.record(tenant.id)
         return Answer(search_id=search_id, body=body, html=raw.body)
 
-    def _body(
-        self,
-        search_id: str,
-        params: SearchParams,
-        base_url: str,
-        created: str,
-        *,
-        status: str,
-        data: SerpData | None = None,
-        error: SerpgateError | None = None,
-        attempts: int = 0,
-        elapsed: float | None = None,
-        engine_url: str | None = None,
-    ) -> bytes:
-        metadata: dict[str, object] = {
-            "id": search_id,
-            "status": status,
-            "json_endpoint": f"{base_url}/searches/{search_id}.json",
-            "created_at": created,
-            "cached": False,
-            "attempts": attempts,
-        }
-        if status != "Processing":
-            metadata["processed_at"] = _now()
-        if elapsed is not None:
-            metadata["total_time_taken"] = round(elapsed, 3)
-        if engine_url is not None:
-            metadata["engine_url"] = engine_url
-        document: dict[str, object] = {
-            "search_metadata": metadata,
-            "search_parameters": params.echo(),
-        }
-        if data is not None:
-            document.update(data.model_dump(mode="json", exclude_none=True))
-            pagination = serpapi_pagination(params, data, base_url)
-            if pagination is not None:
-                document["serpapi_pagination"] = pagination.model_dump(exclude_none=True)
-        if error is not None:
-            document["error"] = error.message
-        return orjson.dumps(document)
-
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def render_answer(
+    search_id: str,
+    params: SearchParams,
+    base_url: str,
+    created: str,
+    *,
+    status: str,
+    data: SerpData | None = None,
+    error: SerpgateError | None = None,
+    attempts: int = 0,
+    elapsed: float | None = None,
+    engine_url: str | None = None,
+) -> bytes:
+    """The response JSON in SerpApi's shape, metadata first, absent blocks left out."""
+    metadata: dict[str, object] = {
+        "id": search_id,
+        "status": status,
+        "json_endpoint": f"{base_url}/searches/{search_id}.json",
+        "created_at": created,
+        "cached": False,
+        "attempts": attempts,
+    }
+    if status != "Processing":
+        metadata["processed_at"] = utc_now()
+    if elapsed is not None:
+        metadata["total_time_taken"] = round(elapsed, 3)
+    if engine_url is not None:
+        metadata["engine_url"] = engine_url
+    document: dict[str, object] = {
+        "search_metadata": metadata,
+        "search_parameters": params.echo(),
+    }
+    if data is not None:
+        document.update(data.model_dump(mode="json", exclude_none=True))
+        pagination = serpapi_pagination(params, data, base_url)
+        if pagination is not None:
+            document["serpapi_pagination"] = pagination.model_dump(exclude_none=True)
+    if error is not None:
+        document["error"] = error.message
+    return orjson.dumps(document)
 
 
 def serpapi_pagination(
