@@ -18,6 +18,7 @@ from serpgate.api.errors import install_error_handlers
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
 from serpgate.engines.registry import build_engines
+from serpgate.parsing import PageParser
 from serpgate.search import SearchService
 from serpgate.settings import Settings
 from serpgate.store.base import Store
@@ -45,7 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         client = UpstreamClient(settings.upstream)
         archive_ = SearchArchive(store, settings.archive_ttl)
         usage = UsageMeter(store)
-        service = SearchService(build_engines(settings.engine_urls), client, archive_, usage)
+        parser = PageParser(
+            settings.parse.mode, settings.parse.workers, settings.parse.inline_below
+        )
+        engines = build_engines(settings.engine_urls)
+        service = SearchService(engines, client, archive_, usage, parser)
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -58,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await service.close()
+            parser.close()
             await client.close()
             await store.close()
 

@@ -23,6 +23,7 @@ from serpgate.engines.base import Engine
 from serpgate.errors import FatalUpstreamError, InvalidRequest, SerpgateError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
+from serpgate.parsing import PageParser
 from serpgate.traffic.tenants import Tenant
 from serpgate.traffic.usage import UsageMeter
 from serpgate.upstream.client import UpstreamClient
@@ -48,8 +49,10 @@ class SearchService:
         client: UpstreamClient,
         archive: SearchArchive,
         usage: UsageMeter,
+        parser: PageParser,
     ) -> None:
         self.engines = engines
+        self._parser = parser
         self._client = client
         self._archive = archive
         self._usage = usage
@@ -110,7 +113,7 @@ class SearchService:
         raw = await self._client.send(engine.name, request)
         if raw.status >= 400:
             raise FatalUpstreamError(f"{engine.name} answered HTTP {raw.status}")
-        data = engine.parse(raw.body, params)
+        data = await self._parser.parse(engine, raw.body, params)
         body = render_answer(
             search_id,
             params,

@@ -9,7 +9,7 @@ anywhere else.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,6 +92,14 @@ class ResilienceSettings(BaseModel):
     breaker: BreakerSettings = BreakerSettings()
 
 
+class ParseSettings(BaseModel):
+    """Where engine parsers run (see ``PageParser`` and ``bench/event_loop.py``)."""
+
+    mode: Literal["inline", "thread", "process"] = "process"
+    workers: Annotated[int | None, Field(ge=1)] = None
+    inline_below: Annotated[int, Field(ge=0)] = 64 * 1024
+
+
 class Settings(BaseSettings):
     """The whole configuration of one serpgate process."""
 
@@ -110,6 +118,7 @@ class Settings(BaseSettings):
     archive_ttl: Annotated[float, Field(gt=0)] = 31 * 24 * 3600.0
     log_level: str = "info"
     upstream: UpstreamSettings = UpstreamSettings()
+    parse: ParseSettings = ParseSettings()
     resilience: ResilienceSettings = ResilienceSettings()
 
     @field_validator("redis_url", "api_keys", "public_url", mode="before")

@@ -90,10 +90,16 @@ class UpstreamClient:
                 allow_redirects=True,
                 max_redirects=5,
             ) as response:
-                raw = await response.content.read(MAX_BODY_BYTES + 1)
-                if len(raw) > MAX_BODY_BYTES:
-                    raise TransientUpstreamError(f"{engine}: answer larger than {MAX_BODY_BYTES}")
-                body = raw.decode(response.charset or "utf-8", errors="replace")
+                # StreamReader.read(n) returns what is buffered, not n bytes: read to the end.
+                chunks, size = [], 0
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise TransientUpstreamError(
+                            f"{engine}: answer over {MAX_BODY_BYTES} bytes"
+                        )
+                    chunks.append(chunk)
+                body = b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
                 return RawResponse(
                     status=response.status,
                     headers=dict(response.headers),

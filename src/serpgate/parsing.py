@@ -1,0 +1,42 @@
+"""``PageParser``: where engine parsers run, so that a 2 MB page cannot stall the event loop.
+
+Parsing is pure CPU work that holds the GIL, so a thread only shares the loop's time with it,
+while a process pool moves it to another core at the cost of pickling the page there and the
+result back. Pages under ``inline_below`` bytes parse inline, where a pool's round trip would cost
+more than the parse itself. ``bench/event_loop.py`` measures the three modes side by side; the
+default follows its figures (see the README's performance section).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Literal
+
+from serpgate.engines.base import Engine
+from serpgate.models.params import SearchParams
+from serpgate.models.response import SerpData
+
+ParseMode = Literal["inline", "thread", "process"]
+
+
+class PageParser:
+    def __init__(self, mode: ParseMode, workers: int | None = None, inline_below: int = 0) -> None:
+        self.mode = mode
+        self.inline_below = inline_below
+        self._executor: Executor | None = None
+        if mode == "thread":
+            self._executor = ThreadPoolExecutor(workers or 2, thread_name_prefix="parse")
+        elif mode == "process":
+            self._executor = ProcessPoolExecutor(workers or max(1, (os.cpu_count() or 2) - 1))
+
+    async def parse(self, engine: Engine, html: str, params: SearchParams) -> SerpData:
+        if self._executor is None or len(html) < self.inline_below:
+            return engine.parse(html, params)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, engine.parse, html, params)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
