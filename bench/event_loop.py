@@ -1,4 +1,4 @@
-"""Does parsing big pages stall other requests? Each parse mode measured side by side, one run.
+"""Does parsing big pages stall other requests? The parse modes side by side in one run.
 
 For each mode (inline, thread, process) a ``serpgate serve`` process is started whose Google
 engine points at a local server answering every search with the largest captured Google page
@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -126,12 +127,33 @@ async def heavy_load(
         counter[0] += 1
 
 
-def summary(latencies: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(latencies, n=100)
-    return {"p50": round(cuts[49], 2), "p99": round(cuts[98], 2), "n": len(latencies)}
+@dataclass(frozen=True)
+class Phase:
+    p50: float
+    p99: float
+
+    @classmethod
+    def of(cls, latencies: list[float]) -> Phase:
+        cuts = statistics.quantiles(latencies, n=100)
+        return cls(p50=round(cuts[49], 2), p99=round(cuts[98], 2))
 
 
-async def run_mode(mode: str, engine_url: str, args: argparse.Namespace) -> dict[str, object]:
+@dataclass(frozen=True)
+class ModeResult:
+    mode: str
+    alone: Phase
+    parsing: Phase
+    searches_per_s: float
+
+    def row(self) -> str:
+        a, p = self.alone, self.parsing
+        return (
+            f"| {self.mode} | {a.p50} ms | {a.p99} ms | {p.p50} ms | {p.p99} ms "
+            f"| {p.p99 / a.p99:.1f}x | {self.searches_per_s} |"
+        )
+
+
+async def run_mode(mode: str, engine_url: str, args: argparse.Namespace) -> ModeResult:
     proc, url = start_service(mode, engine_url)
     connector = aiohttp.TCPConnector(limit=256)
     try:
@@ -144,8 +166,7 @@ async def run_mode(mode: str, engine_url: str, args: argparse.Namespace) -> dict
             alone = await cheap_load(session, cheap_url, args.rate, args.seconds)
             stop, done = asyncio.Event(), [0]
             heavy = [
-                asyncio.create_task(heavy_load(session, url, stop, done))
-                for _ in range(args.heavy)
+                asyncio.create_task(heavy_load(session, url, stop, done)) for _ in range(args.heavy)
             ]
             await asyncio.sleep(0.5)
             started, before = time.perf_counter(), done[0]
@@ -153,12 +174,7 @@ async def run_mode(mode: str, engine_url: str, args: argparse.Namespace) -> dict
             parsed_per_s = (done[0] - before) / (time.perf_counter() - started)
             stop.set()
             await asyncio.gather(*heavy)
-        return {
-            "mode": mode,
-            "alone": summary(alone),
-            "parsing": summary(loaded),
-            "searches_per_s": round(parsed_per_s, 1),
-        }
+        return ModeResult(mode, Phase.of(alone), Phase.of(loaded), round(parsed_per_s, 1))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -174,22 +190,17 @@ async def main() -> None:
     html = PAGE.read_text(encoding="utf-8")
     runner, engine_url = await start_big_page_server(html)
     try:
-        rows = [await run_mode(m, engine_url, args) for m in args.modes.split(",")]
+        results = [await run_mode(m, engine_url, args) for m in args.modes.split(",")]
     finally:
         await runner.cleanup()
     print(
         f"cheap path (GET /searches/{{id}}) at {args.rate:.0f}/s, {args.seconds:.0f} s a phase; "
         f"{args.heavy} clients searching a {len(html) // 1024} KB Google page back to back\n"
     )
-    print("| parse mode | p50 alone | p99 alone | p50 parsing | p99 parsing | p99 ratio | 2 MB searches/s |")
+    print("| parse mode | p50 alone | p99 alone | p50 parsing | p99 parsing | p99 ratio | 2 MB/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        alone, loaded = row["alone"], row["parsing"]
-        assert isinstance(alone, dict) and isinstance(loaded, dict)
-        print(
-            f"| {row['mode']} | {alone['p50']} ms | {alone['p99']} ms | {loaded['p50']} ms "
-            f"| {loaded['p99']} ms | {loaded['p99'] / alone['p99']:.1f}x | {row['searches_per_s']} |"
-        )
+    for result in results:
+        print(result.row())
 
 
 if __name__ == "__main__":
