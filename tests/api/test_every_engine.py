@@ -1,0 +1,39 @@
+"""Every engine end to end: the service fetches from each sandbox emulator and parses its page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from serpgate.engines.registry import ENGINE_TYPES
+from serpgate.sandbox.emulators import all_emulators
+from tests.live_service import LiveService, live_service
+
+KEY = "sg_every_engine"
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[LiveService]:
+    with live_service(f"all:unlimited:{KEY}") as running:
+        yield running
+
+
+def test_every_engine_has_an_emulator() -> None:
+    assert {cls.name for cls in ENGINE_TYPES} == {e.engine for e in all_emulators()}
+
+
+@pytest.mark.parametrize("engine", sorted(cls.name for cls in ENGINE_TYPES))
+def test_search_through_the_service(service: LiveService, engine: str) -> None:
+    params = {"engine": engine, "q": "fresh coffee beans", "api_key": KEY}
+    first = httpx.get(f"{service.url}/search.json", params=params, timeout=10)
+    assert first.status_code == 200, first.text
+    organic = first.json()["organic_results"]
+    assert len(organic) >= 10
+    assert all(r["title"] and r["link"].startswith("https://") for r in organic)
+    second = httpx.get(f"{service.url}/search.json", params={**params, "start": 20}, timeout=10)
+    assert second.status_code == 200, second.text
+    assert {r["link"] for r in organic}.isdisjoint(
+        r["link"] for r in second.json()["organic_results"]
+    )
