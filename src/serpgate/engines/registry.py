@@ -8,6 +8,7 @@ from serpgate.engines.base import Engine
 from serpgate.engines.bing import BingEngine
 from serpgate.engines.brave import BraveEngine
 from serpgate.engines.duckduckgo import DuckDuckGoEngine
+from serpgate.engines.google import GoogleEngine
 from serpgate.engines.startpage import StartpageEngine
 from serpgate.engines.yahoo import YahooEngine
 
@@ -17,6 +18,7 @@ ENGINE_TYPES: tuple[type[Engine], ...] = (
     StartpageEngine,
     BraveEngine,
     YahooEngine,
+    GoogleEngine,
 )
 
 

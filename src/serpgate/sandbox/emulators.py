@@ -6,6 +6,7 @@ from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.brave import BraveEmulator
 from serpgate.sandbox.duckduckgo import DuckDuckGoEmulator
 from serpgate.sandbox.emulator import Emulator
+from serpgate.sandbox.google import GoogleEmulator
 from serpgate.sandbox.startpage import StartpageEmulator
 from serpgate.sandbox.yahoo import YahooEmulator
 
@@ -17,4 +18,5 @@ def all_emulators() -> list[Emulator]:
         StartpageEmulator(),
         BraveEmulator(),
         YahooEmulator(),
+        GoogleEmulator(),
     ]

@@ -1,0 +1,97 @@
+"""Google web search, read from the page www.google.com/search answers.
+
+Upstream: ``GET /search?q=…&start=…&num=…&hl=…&gl=…&safe=…&uule=…``. ``start`` is the 0-based
+rank of the page's first result (left out on the first page, as browsers do), ``num`` the page
+size (left out at Google's default of 10; Google stopped honouring it in September 2025, it
+still works on older front ends and in the sandbox), ``hl`` the interface language, ``gl`` the
+country and ``safe`` SafeSearch (``active``/``off``). A ``google_domain`` such as
+``google.de`` sends the search to ``www.google.de``, unless a base URL other than the default
+is configured (a sandbox or a mirror), which always wins.
+
+``location`` becomes ``uule``, not ``near``: ``near`` was dropped from the web UI years ago and
+is ignored, while ``uule`` is what Google's own location setting sends. This writes the
+canonical-name form, ``w+`` and the base64 of a small protobuf (role 2, producer 32, the
+location's canonical name such as "Austin,Texas,United States"), which needs no coordinates.
+
+Google answers three kinds of document, told apart here: the full page (desktop or mobile,
+by the User-Agent), the basic no-JS page (``div.Gx5Zad`` cards, served to plain HTTP clients
+until January 2025), and pages that are not results at all (see ``blocking``). Anything else
+(a page cut off before its results container, an error page) is a transient upstream error.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import ClassVar
+
+from selectolax.lexbor import LexborHTMLParser
+
+from serpgate.engines.base import Engine, UpstreamRequest, with_query
+from serpgate.engines.google.basic import parse_basic
+from serpgate.engines.google.blocking import raise_if_blocked
+from serpgate.engines.google.full import parse_full
+from serpgate.engines.google.links import Links
+from serpgate.errors import TransientUpstreamError
+from serpgate.models.params import SearchParams
+from serpgate.models.response import SerpData
+
+_DEFAULT_PAGE_SIZE = 10
+# The fields of uule's location message before the name: role=2 (user specified),
+# producer=32 (from the location setting), then field 4, the canonical name.
+_UULE_HEADER = bytes((0x08, 0x02, 0x10, 0x20, 0x22))
+
+
+class GoogleEngine(Engine):
+    name: ClassVar[str] = "google"
+    default_base_url: ClassVar[str] = "https://www.google.com"
+
+    def build_request(self, params: SearchParams) -> UpstreamRequest:
+        # with_query leaves out the empty values: what a browser leaves out.
+        query: dict[str, str | int] = {
+            "q": params.q,
+            "start": params.start or "",
+            "num": params.num if params.num != _DEFAULT_PAGE_SIZE else "",
+            "hl": params.hl or "",
+            "gl": params.gl or "",
+            "safe": params.safe or "",
+            "uule": uule(params.location) if params.location else "",
+        }
+        return UpstreamRequest(
+            url=with_query(f"{self.origin(params)}/search", query),
+            headers=self.browser_headers(params),
+        )
+
+    def parse(self, html: str, params: SearchParams) -> SerpData:
+        tree = LexborHTMLParser(html)
+        links = Links(self.origin(params))
+        if tree.css_first("#center_col, #search, #rso") is not None:
+            return parse_full(tree, links, params)
+        if tree.css_first("div.Gx5Zad") is not None:
+            return parse_basic(tree, links, params)
+        raise_if_blocked(tree, html)
+        # Neither results (which a query without any still has the containers of) nor a known
+        # block: a cut-off or unknown page, which must not be cached as "no results".
+        raise TransientUpstreamError("Google answered a page that is neither results nor a block")
+
+    def origin(self, params: SearchParams) -> str:
+        """Where the search goes: ``www.<google_domain>`` unless a base URL was configured."""
+        if params.google_domain and self.base_url == self.default_base_url:
+            return f"https://www.{params.google_domain}"
+        return self.base_url
+
+
+def uule(location: str) -> str:
+    """The ``uule`` value for a canonical location name.
+
+    Returned with a space after the ``w``, which the query string encodes as the ``+`` Google
+    expects (``w+CAIQICI…``).
+    """
+    name = location.encode()
+    length = bytearray()
+    size = len(name)
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        length.append(byte | (0x80 if size else 0))
+        if not size:
+            break
+    return "w " + base64.b64encode(_UULE_HEADER + bytes(length) + name).decode("ascii")

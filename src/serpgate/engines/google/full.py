@@ -1,0 +1,50 @@
+"""The full Google result page, as browsers get it: desktop and mobile share one reader.
+
+Desktop and mobile differ in layout, not in the anchors this package reads (``#rso``,
+``[data-hveid]`` result blocks, linked headings, ``data-attrid`` panels), so one reader serves
+both; where their markup does differ, each reader takes both spellings.
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+
+from serpgate.engines.google.features import (
+    ads,
+    local_results,
+    related_questions,
+    related_searches,
+    top_stories,
+)
+from serpgate.engines.google.knowledge import answer_box, knowledge_graph
+from serpgate.engines.google.links import Links
+from serpgate.engines.google.navigation import pagination, search_information
+from serpgate.engines.google.organic import organic_results
+from serpgate.models.params import SearchParams
+from serpgate.models.response import SerpData
+
+
+def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> SerpData:
+    center = tree.css_first("#center_col") or tree.body
+    if center is None:
+        return SerpData(search_information=search_information(tree, empty=True))
+    main = tree.css_first("#rso") or tree.css_first("#search") or center
+    box, answered = answer_box(center, links)
+    organic = organic_results(main, links, answered, params.start)
+    graph = knowledge_graph(tree, links)
+    local = local_results(center, links)
+    stories = top_stories(center, links)
+    # A local query can answer with a map pack and no web results; that page is not empty.
+    empty = not (organic or box or graph or local or stories)
+    return SerpData(
+        search_information=search_information(tree, empty=empty),
+        ads=ads(tree, links),
+        answer_box=box,
+        knowledge_graph=graph,
+        local_results=local,
+        top_stories=stories,
+        organic_results=organic,
+        related_questions=related_questions(center, links),
+        related_searches=related_searches(tree, links),
+        pagination=pagination(tree, links, params),
+    )

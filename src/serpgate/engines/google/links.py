@@ -1,0 +1,77 @@
+"""Turning the hrefs of a Google page into the URLs a client can follow.
+
+Google links results three ways: directly (the full desktop page since about 2019), through its
+click redirect ``/url?q=<target>`` (the basic no-JS page, images, some mobile layouts) or
+``/url?url=<target>`` (news and app cards), and relative to its own host for its own pages
+(pagination, related searches). A client wants the page itself, so redirects are unwrapped, and
+Google's own pages are made absolute against the host the search went to: the configured base
+URL, or ``www.<google_domain>``, so that a sandbox's pages keep pointing at the sandbox.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_plus, urljoin, urlsplit
+
+from selectolax.lexbor import LexborNode
+
+_REDIRECT_PATHS = ("/url", "/interstitial")
+
+
+class Links:
+    """Resolves hrefs found on one page fetched from ``origin`` (scheme, host and mount path)."""
+
+    def __init__(self, origin: str) -> None:
+        # A trailing slash makes urljoin keep a mount path such as the sandbox's ``/google``.
+        self.origin = origin.rstrip("/") + "/"
+        parts = urlsplit(self.origin)
+        self._host = parts.netloc
+        self._root = f"{parts.scheme}://{parts.netloc}"
+
+    def absolute(self, href: str | None) -> str | None:
+        """``href`` as an absolute URL, or None for empty, fragment-only and script links."""
+        if not href:
+            return None
+        href = href.strip()
+        if not href or href.startswith(("#", "javascript:")):
+            return None
+        if href.startswith(("https://", "http://")):
+            return href
+        # Root-relative hrefs are most of a page's own links; joining them by hand saves
+        # urljoin's full parse of every one.
+        if href.startswith("/") and not href.startswith("//"):
+            return self._root + href
+        return urljoin(self.origin, href)
+
+    def target(self, href: str | None) -> str | None:
+        """Where a result link leads: Google's click redirects unwrapped, the rest absolute."""
+        url = self.absolute(href)
+        if url is None or not any(f"{path}?" in url for path in _REDIRECT_PATHS):
+            return url
+        parts = urlsplit(url)
+        if parts.path in _REDIRECT_PATHS and self._is_google(href or "", parts.netloc):
+            wrapped = query_value(url, "q") or query_value(url, "url")
+            if wrapped and wrapped.startswith(("http://", "https://")):
+                return wrapped
+        return url
+
+    def _is_google(self, href: str, host: str) -> bool:
+        # Another site's own ``/url?q=`` page is a page, not Google's redirect.
+        return href.startswith("/") or host == self._host or ".google." in f".{host}"
+
+
+def enclosing_anchor(node: LexborNode | None) -> LexborNode | None:
+    """The ``<a>`` a title heading sits in (Google wraps the heading, never the reverse)."""
+    while node is not None and node.tag != "a":
+        node = node.parent
+    return node
+
+
+def query_value(url: str, name: str) -> str | None:
+    """One query-string value of ``url``, found without splitting the whole query string.
+
+    Google's links carry long opaque parameters (``si=``, ``ved=``, ``sstk=``); parsing all of
+    them to read ``q`` cost more than the rest of a page's parse.
+    """
+    match = re.search(f"[?&]{re.escape(name)}=([^&#]*)", url)
+    return unquote_plus(match.group(1)) if match else None
