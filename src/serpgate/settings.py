@@ -92,6 +92,58 @@ class ResilienceSettings(BaseModel):
     breaker: BreakerSettings = BreakerSettings()
 
 
+class LimitSettings(BaseModel):
+    """Rate limits, quotas and the in-flight cap per API key."""
+
+    # What the limiters do while Redis cannot answer: "local" judges with this process's own
+    # counters (each replica then admits up to the full limit), "open" admits everything,
+    # "closed" refuses with 503.
+    on_redis_error: Literal["local", "open", "closed"] = "local"
+    in_flight_per_key: Annotated[int | None, Field(ge=1)] = 10
+    # Longer than any search can take: an entry older than this belongs to a crashed replica.
+    in_flight_ttl: Annotated[float, Field(gt=0)] = 60.0
+
+
+class CacheSettings(BaseModel):
+    """The shared result cache (freshness as RFC 5861 has it) and the coalescing of searches."""
+
+    ttl: Annotated[float, Field(gt=0)] = 3600.0
+    ttl_jitter: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    stale_while_revalidate: Annotated[float, Field(ge=0)] = 600.0
+    stale_if_error: Annotated[float, Field(ge=0)] = 6 * 3600.0
+    compress_above: Annotated[int | None, Field(ge=0)] = 8192
+    local_entries: Annotated[int, Field(ge=0)] = 1024
+    local_bytes: Annotated[int, Field(ge=0)] = 64 * 1024 * 1024
+    local_ttl: Annotated[float, Field(ge=0)] = 5.0
+    lease_ttl: Annotated[float, Field(gt=0)] = 5.0
+    follow_timeout: Annotated[float, Field(gt=0)] = 30.0
+
+
+class SheddingSettings(BaseModel):
+    """The bound on upstream work in flight in one process."""
+
+    max_upstream_in_flight: Annotated[int, Field(ge=1)] = 256
+    retry_after: Annotated[float, Field(gt=0)] = 1.0
+
+
+class RedisHealthSettings(BaseModel):
+    """How long a traffic call to Redis may take, and when to stop asking for a while."""
+
+    timeout: Annotated[float, Field(gt=0)] = 1.0
+    cooldown: Annotated[float, Field(gt=0)] = 1.0
+    # Failures in a row that mark Redis down: one late answer on a busy loop proves little.
+    trip_after: Annotated[int, Field(ge=1)] = 3
+
+
+class TrafficSettings(BaseModel):
+    """Admission, caching and load protection: everything between a valid request and a fetch."""
+
+    limits: LimitSettings = LimitSettings()
+    cache: CacheSettings = CacheSettings()
+    shedding: SheddingSettings = SheddingSettings()
+    redis: RedisHealthSettings = RedisHealthSettings()
+
+
 class ParseSettings(BaseModel):
     """Where engine parsers run (see ``PageParser`` and ``bench/event_loop.py``)."""
 
@@ -119,6 +171,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     upstream: UpstreamSettings = UpstreamSettings()
     parse: ParseSettings = ParseSettings()
+    traffic: TrafficSettings = TrafficSettings()
     resilience: ResilienceSettings = ResilienceSettings()
 
     @field_validator("redis_url", "api_keys", "public_url", mode="before")

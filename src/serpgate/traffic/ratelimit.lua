@@ -1,0 +1,57 @@
+-- Sliding-window counters for every limit of one request, judged and counted in one atomic step.
+--
+-- KEYS[i]  one hash per limit: w = index of the window the counts belong to, c = its count,
+--          p = the count of window w - 1. Every KEYS[i] shares one hash tag (the API key).
+-- ARGV[1]  now in milliseconds, or '' to read Redis TIME (so replica clocks do not matter)
+-- ARGV[2]  cost of this request (0 reads the figures and counts nothing)
+-- ARGV[1 + 2i], ARGV[2 + 2i]  limit and window length in milliseconds of KEYS[i]
+--
+-- A limit admits when previous * (window - elapsed) / window + current + cost <= limit; the
+-- comparison is multiplied out so that it is exact integer arithmetic, the same as the Python
+-- side. Counting is all or nothing: unless every limit admits, no hash is written.
+--
+-- Returns {now_ms, previous_1, current_1, previous_2, current_2, ...}: the counts as they stood
+-- before this request, from which the caller derives remaining, reset and retry-after.
+
+local now
+if ARGV[1] == '' then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local cost = tonumber(ARGV[2])
+
+local reply = {now}
+local rows = {}
+local admits = true
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  local index = math.floor(now / window)
+  local stored = redis.call('HMGET', key, 'w', 'c', 'p')
+  local at = tonumber(stored[1])
+  local current, previous = 0, 0
+  if at == index then
+    current, previous = tonumber(stored[2]) or 0, tonumber(stored[3]) or 0
+  elseif at == index - 1 then
+    previous = tonumber(stored[2]) or 0
+  end
+  local elapsed = now - index * window
+  if previous * (window - elapsed) + (current + cost) * window > limit * window then
+    admits = false
+  end
+  rows[i] = {index, current, previous, window}
+  reply[#reply + 1] = previous
+  reply[#reply + 1] = current
+end
+
+if admits and cost > 0 then
+  for i, key in ipairs(KEYS) do
+    local row = rows[i]
+    redis.call('HSET', key, 'w', row[1], 'c', row[2] + cost, 'p', row[3])
+    -- The counts matter until the end of the next window.
+    redis.call('PEXPIRE', key, 2 * row[4])
+  end
+end
+return reply

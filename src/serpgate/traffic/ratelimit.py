@@ -1,0 +1,293 @@
+"""Sliding-window rate limits: how many searches an API key may start per minute and per hour.
+
+The counter is Cloudflare's sliding window counter. Time is cut into aligned windows of length W;
+each limit keeps two integers, the count of the current window and of the one before, and takes
+``previous × (W − elapsed)/W + current`` as its estimate of the last W: it assumes the previous
+window's requests were spread evenly. A request of ``cost`` is admitted when the estimate plus
+``cost`` stays within the limit N. The comparison is multiplied out and done in integer
+milliseconds, so the memory form and the Lua form decide identically.
+
+What that guarantees, precisely (``tests/traffic/test_ratelimit.py`` checks each against arbitrary
+arrival patterns with hypothesis):
+
+1. Each decision is exactly the rule above, applied to the admitted history.
+2. Every aligned window ``[kW, (k+1)W)`` holds at most N admitted.
+3. A span of length W that starts ``a`` into window k holds at most ``N + P_k·a/W`` admitted,
+   where ``P_k`` is what window k admitted: always under 2N, and N whenever the previous window
+   was quiet. It is *not* true that every span of W holds at most N. A burst at the very end of
+   one window is weighed as if spread over it, so the next window can admit early again; that is
+   the price of O(1) state, and why the hour limit stands behind the minute one.
+
+All of a request's limits are judged together, in one round trip, and counting is all or nothing:
+a refused request counts against none of them. A client hammering a spent minute limit therefore
+does not also burn its hour, and the figures it is shown stay true.
+
+On Redis, one hash per limit whose keys share the API key as hash tag (one Cluster slot, so one
+script can touch them all), Redis ``TIME`` as the clock, and redis-py's ``Script``, which reloads
+the script when Redis answers NOSCRIPT (after a restart or ``SCRIPT FLUSH``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from importlib.resources import files
+from typing import Literal, Protocol
+
+from serpgate.errors import RateLimited, ServiceUnavailable
+from serpgate.settings import Plan
+from serpgate.store.base import StoreUnavailable
+from serpgate.store.redis import RedisStore
+from serpgate.traffic.health import OnStoreError, StoreHealth
+
+Source = Literal["memory", "redis", "fallback", "open"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most ``limit`` cost units per ``window`` seconds; ``name`` is what a 429 calls it."""
+
+    name: str
+    limit: int
+    window: float
+
+    @property
+    def window_ms(self) -> int:
+        return round(self.window * 1000)
+
+
+def plan_limits(plan: Plan) -> tuple[Limit, ...]:
+    """The rate limits a plan sets (the monthly quota is ``QuotaMeter``'s business)."""
+    candidates = (("minute", plan.per_minute, 60.0), ("hour", plan.per_hour, 3600.0))
+    return tuple(Limit(name, n, window) for name, n, window in candidates if n is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """One limit's verdict and figures after a request."""
+
+    limit: Limit
+    allowed: bool
+    remaining: int
+    # Seconds until the full allowance is back if nothing more arrives (up to 2W: a request
+    # weighs on the estimate until the end of the window after its own).
+    reset: float
+    # Seconds until this limit would admit the same request; 0 when it does now.
+    retry_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """The answer for all of a request's limits, and what the API layer makes of it."""
+
+    allowed: bool
+    states: tuple[LimitState, ...]
+    source: Source
+
+    @property
+    def binding(self) -> LimitState | None:
+        """The limit to show: the refusing one with the longest wait, else the nearest to spent."""
+        refusing = [s for s in self.states if not s.allowed]
+        if refusing:
+            return max(refusing, key=lambda s: s.retry_after)
+        if not self.states:
+            return None
+        return min(self.states, key=lambda s: (s.remaining, -s.limit.window))
+
+    @property
+    def retry_after(self) -> float:
+        return max((s.retry_after for s in self.states if not s.allowed), default=0.0)
+
+    def headers(self) -> dict[str, str]:
+        """``RateLimit-*`` headers (IETF draft) for every response, refused or not."""
+        shown = self.binding
+        if shown is None:
+            return {}
+        policy = ", ".join(f"{s.limit.limit};w={math.ceil(s.limit.window)}" for s in self.states)
+        return {
+            "RateLimit-Limit": str(shown.limit.limit),
+            "RateLimit-Remaining": str(shown.remaining),
+            "RateLimit-Reset": str(math.ceil(shown.reset)),
+            "RateLimit-Policy": policy,
+        }
+
+    def error(self) -> RateLimited:
+        shown = self.binding
+        if shown is None or self.allowed:
+            raise ValueError("an admitted request has no rate-limit error")
+        window = _describe(shown.limit.window)
+        wait = math.ceil(self.retry_after)
+        return RateLimited(
+            f"Rate limit exceeded: {shown.limit.limit} searches per {window} "
+            f"({shown.limit.name} limit); retry in {wait}s",
+            retry_after=self.retry_after,
+        )
+
+    def raise_if_refused(self) -> None:
+        if not self.allowed:
+            raise self.error()
+
+
+class RateLimiter(Protocol):
+    async def hit(self, subject: str, limits: Sequence[Limit], cost: int = 1) -> RateDecision:
+        """Judge a request of ``cost`` against all ``limits`` of ``subject``; count it if all admit.
+
+        ``cost=0`` reads the live figures without counting anything (for ``/account``).
+        """
+
+
+def _describe(window: float) -> str:
+    names = {60.0: "minute", 3600.0: "hour", 86400.0: "day"}
+    return names.get(window, f"{window:g} seconds")
+
+
+def _check(limits: Sequence[Limit], cost: int) -> None:
+    if cost < 0:
+        raise ValueError("cost cannot be negative")
+    for limit in limits:
+        if cost > limit.limit:
+            raise ValueError(f"cost {cost} can never fit the {limit.name} limit of {limit.limit}")
+
+
+def _admits(limit: Limit, previous: int, current: int, now_ms: int, cost: int) -> bool:
+    window = limit.window_ms
+    elapsed = now_ms % window
+    return previous * (window - elapsed) + (current + cost) * window <= limit.limit * window
+
+
+def _wait_ms(limit: Limit, previous: int, current: int, now_ms: int, cost: int) -> int:
+    """Milliseconds until a refused request of ``cost`` would fit, if nothing else arrives."""
+    window, n = limit.window_ms, limit.limit
+    elapsed = now_ms % window
+    if current + cost <= n:
+        # Only the previous window's weight is in the way (so previous > 0); wait for it to fall.
+        return window - (n - current - cost) * window // previous - elapsed
+    # The current window must become the previous one and decay (current > n - cost >= 0).
+    next_offset = window - (n - cost) * window // current
+    return window - elapsed + max(0, next_offset)
+
+
+def _decide(
+    limits: Sequence[Limit],
+    counts: Sequence[tuple[int, int]],
+    now_ms: int,
+    cost: int,
+    source: Source,
+) -> RateDecision:
+    """The decision from the counts as they stood before the request (both forms share this)."""
+    fits = [_admits(lim, p, c, now_ms, cost) for lim, (p, c) in zip(limits, counts, strict=True)]
+    allowed = all(fits)
+    states = []
+    for limit, (previous, current), admits in zip(limits, counts, fits, strict=True):
+        window = limit.window_ms
+        elapsed = now_ms % window
+        after = current + cost if allowed else current
+        scaled = previous * (window - elapsed) + after * window
+        remaining = max(0, (limit.limit * window - scaled) // window)
+        if after:
+            reset_ms = 2 * window - elapsed
+        elif previous:
+            reset_ms = window - elapsed
+        else:
+            reset_ms = 0
+        wait = 0 if admits else _wait_ms(limit, previous, current, now_ms, cost)
+        states.append(LimitState(limit, admits, remaining, reset_ms / 1000, wait / 1000))
+    return RateDecision(allowed, tuple(states), source)
+
+
+class MemoryRateLimiter:
+    """The limiter inside one process: the embedded default, and the fallback while Redis is out."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, max_keys: int = 100_000) -> None:
+        self._clock = clock
+        self._max_keys = max_keys
+        # (subject, limit name, window ms) -> (window index, current count, previous count)
+        self._counts: dict[tuple[str, str, int], tuple[int, int, int]] = {}
+
+    async def hit(self, subject: str, limits: Sequence[Limit], cost: int = 1) -> RateDecision:
+        _check(limits, cost)
+        now_ms = round(self._clock() * 1000)
+        keys = [(subject, limit.name, limit.window_ms) for limit in limits]
+        counts = [self._roll(key, now_ms // key[2]) for key in keys]
+        decision = _decide(limits, counts, now_ms, cost, "memory")
+        if decision.allowed and cost > 0:
+            for key, (previous, current) in zip(keys, counts, strict=True):
+                self._counts[key] = (now_ms // key[2], current + cost, previous)
+            if len(self._counts) > self._max_keys:
+                self._sweep(now_ms)
+        return decision
+
+    def _roll(self, key: tuple[str, str, int], index: int) -> tuple[int, int]:
+        """(previous, current) as of window ``index``."""
+        at, current, previous = self._counts.get(key, (index, 0, 0))
+        if at == index:
+            return previous, current
+        if at == index - 1:
+            return current, 0
+        return 0, 0
+
+    def _sweep(self, now_ms: int) -> None:
+        # Counts older than the previous window no longer weigh on anything.
+        dead = [key for key, (at, _, _) in self._counts.items() if at < now_ms // key[2] - 1]
+        for key in dead:
+            del self._counts[key]
+
+
+_SCRIPT = files("serpgate.traffic").joinpath("ratelimit.lua").read_text(encoding="utf-8")
+
+
+class RedisRateLimiter:
+    """The limiter every replica shares; one script call per request, whatever the limits.
+
+    While Redis cannot answer, ``on_error`` decides: ``local`` judges with ``fallback`` (this
+    process's own counts), ``open`` admits without limits, ``closed`` refuses with 503.
+    ``clock`` replaces Redis ``TIME`` (tests drive time with it); production leaves it None.
+    """
+
+    def __init__(
+        self,
+        store: RedisStore,
+        health: StoreHealth,
+        on_error: OnStoreError = "local",
+        fallback: MemoryRateLimiter | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._store = store
+        self._health = health
+        self._on_error = on_error
+        self._fallback = fallback or MemoryRateLimiter()
+        self._clock = clock
+        self._script = store.client.register_script(_SCRIPT)
+
+    def _key(self, subject: str, limit: Limit) -> str:
+        # The hash tag {subject} puts all of one key's limits in one Cluster slot.
+        return self._store.key(f"rl:{{{subject}}}:{limit.name}:{limit.window_ms}")
+
+    async def hit(self, subject: str, limits: Sequence[Limit], cost: int = 1) -> RateDecision:
+        _check(limits, cost)
+        if not limits:
+            return RateDecision(True, (), "redis")
+        keys = [self._key(subject, limit) for limit in limits]
+        now = "" if self._clock is None else str(round(self._clock() * 1000))
+        args: list[str | int] = [now, cost]
+        for limit in limits:
+            args += [limit.limit, limit.window_ms]
+        try:
+            reply = await self._health.call(lambda: self._script(keys=keys, args=args))
+        except StoreUnavailable:
+            return await self._degraded(subject, limits, cost)
+        now_ms = int(reply[0])
+        counts = [(int(reply[i]), int(reply[i + 1])) for i in range(1, len(reply), 2)]
+        return _decide(limits, counts, now_ms, cost, "redis")
+
+    async def _degraded(self, subject: str, limits: Sequence[Limit], cost: int) -> RateDecision:
+        if self._on_error == "open":
+            return RateDecision(True, (), "open")
+        if self._on_error == "closed":
+            raise ServiceUnavailable(
+                "Rate limits cannot be checked right now; try again shortly",
+                retry_after=self._health.retry_after,
+            )
+        return replace(await self._fallback.hit(subject, limits, cost), source="fallback")
