@@ -24,8 +24,8 @@ from serpgate.settings import Settings
 from serpgate.store.base import Store
 from serpgate.store.memory import MemoryStore
 from serpgate.store.redis import RedisStore
+from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.tenants import TenantRegistry, parse_bootstrap_keys
-from serpgate.traffic.usage import UsageMeter
 from serpgate.upstream.client import UpstreamClient
 
 
@@ -45,24 +45,26 @@ def create_app(settings: Settings) -> FastAPI:
         store = build_store(settings)
         client = UpstreamClient(settings.upstream)
         archive_ = SearchArchive(store, settings.archive_ttl)
-        usage = UsageMeter(store)
+        traffic = TrafficLayer.build(settings.traffic, store)
+        tenants = TenantRegistry(store, settings.plans, bootstrap)
         parser = PageParser(
             settings.parse.mode, settings.parse.workers, settings.parse.inline_below
         )
         engines = build_engines(settings.engine_urls)
-        service = SearchService(engines, client, archive_, usage, parser)
+        service = SearchService(engines, client, parser, archive_, tenants, traffic)
         app.state.services = Services(
             settings=settings,
             store=store,
-            tenants=TenantRegistry(store, settings.plans, bootstrap),
+            tenants=tenants,
             archive=archive_,
-            usage=usage,
+            traffic=traffic,
             search=service,
         )
         try:
             yield
         finally:
             await service.close()
+            await traffic.aclose()
             parser.close()
             await client.close()
             await store.close()

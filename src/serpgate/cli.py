@@ -25,7 +25,7 @@ from serpgate.errors import SerpgateError
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.server import create_sandbox_app
-from serpgate.search import render_answer, utc_now
+from serpgate.search import encode_entry, render_answer, utc_now
 from serpgate.settings import Settings
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.tenants import TenantRegistry
@@ -144,8 +144,9 @@ def cmd_parse(args: argparse.Namespace) -> None:
     shown = data.search_information.query_displayed
     if shown and not args.q:
         params = params.model_copy(update={"q": shown})
+    entry = encode_entry(data, engine_url=None, attempts=0)
     body = render_answer(
-        secrets.token_hex(12), params, args.base_url, utc_now(), status="Success", data=data
+        secrets.token_hex(12), params, args.base_url, utc_now(), status="Success", entry=entry
     )
     sys.stdout.write(orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode() + "\n")
 

@@ -31,6 +31,8 @@ class SerpgateError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # Extra response headers the answer must carry (RateLimit-* on a 429, for one).
+        self.headers: dict[str, str] = {}
 
 
 class InvalidRequest(SerpgateError):

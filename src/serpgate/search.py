@@ -1,18 +1,26 @@
 """``SearchService``: the request path of one search, top to bottom, in one place.
 
-Authentication and parameter validation happen at the edge (the API layer); from there a search
-is: pick the engine, fetch the page, parse it, build the answer in SerpApi's shape, archive it,
-count it. Each step is an object handed in by the app's lifespan, so tests and later features
-(cache, coalescing, retries) slot in without this module knowing how they work.
+Authentication and parameter validation happen at the edge (the API layer). From there a search
+is: admit it (rate limits, then the monthly quota), answer it from the cache or fetch, parse and
+cache it (identical searches in flight share one fetch), wrap it in this request's metadata,
+archive it, and charge the quota if it cost an upstream fetch. Each step is an object handed in
+by the app's lifespan.
+
+The cache holds what every identical search shares, the parsed blocks, as ready JSON bytes
+behind a one-line header (``encode_entry``). Each answer splices its own metadata and parameters
+in front (``render_answer``), so a cache hit never hands out another request's search id and
+never re-encodes the results.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -20,22 +28,29 @@ import orjson
 
 from serpgate.archive import SearchArchive
 from serpgate.engines.base import Engine
-from serpgate.errors import FatalUpstreamError, InvalidRequest, SerpgateError
+from serpgate.errors import FatalUpstreamError, InvalidRequest, SerpgateError, UpstreamError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
 from serpgate.parsing import PageParser
-from serpgate.traffic.tenants import Tenant
-from serpgate.traffic.usage import UsageMeter
+from serpgate.store.base import StoreUnavailable
+from serpgate.traffic.cache import cache_key
+from serpgate.traffic.layer import TrafficLayer
+from serpgate.traffic.ratelimit import plan_limits
+from serpgate.traffic.readthrough import Served
+from serpgate.traffic.tenants import Tenant, TenantRegistry
 from serpgate.upstream.client import UpstreamClient
+
+log = logging.getLogger("serpgate.search")
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A finished search: the JSON body as sent, and the raw page for ``output=html``."""
+    """A finished search: the JSON body as sent, or the raw page for ``output=html``."""
 
     search_id: str
     body: bytes
-    html: str
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def utc_now() -> str:
@@ -47,15 +62,17 @@ class SearchService:
         self,
         engines: Mapping[str, Engine],
         client: UpstreamClient,
-        archive: SearchArchive,
-        usage: UsageMeter,
         parser: PageParser,
+        archive: SearchArchive,
+        tenants: TenantRegistry,
+        traffic: TrafficLayer,
     ) -> None:
         self.engines = engines
-        self._parser = parser
         self._client = client
+        self._parser = parser
         self._archive = archive
-        self._usage = usage
+        self._tenants = tenants
+        self._traffic = traffic
         self._background: set[asyncio.Task[None]] = set()
 
     def engine(self, name: str) -> Engine:
@@ -68,23 +85,54 @@ class SearchService:
     async def search(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
         """Run the search now; raises a ``SerpgateError`` when no answer can be given."""
         engine = self.engine(params.engine)
+        headers = await self._admit(tenant)
         search_id = secrets.token_hex(12)
-        return await self._run(engine, params, tenant, base_url, search_id, utc_now())
+        if params.output == "html":
+            # The raw page is not cached (it is the large part); it still costs a search.
+            async with self._admit_fetch(tenant):
+                html, _ = await self._fetch_page(engine, params)
+            await self._traffic.quota.record(tenant.id)
+            return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
+        body = await self._answer(engine, params, tenant, base_url, search_id, utc_now())
+        return Answer(search_id, body, headers=headers)
 
-    async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> bytes:
-        """``async=true``: archive a Processing record, search in the background, answer at once."""
+    async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
+        """``async=true``: admit, archive a Processing record, search in the background."""
         engine = self.engine(params.engine)
+        headers = await self._admit(tenant)
         search_id, created = secrets.token_hex(12), utc_now()
         body = render_answer(search_id, params, base_url, created, status="Processing")
         await self._archive.save(tenant.id, search_id, body)
         task = asyncio.create_task(
-            self._run_archiving_errors(engine, params, tenant, base_url, search_id, created)
+            self._answer_archiving_errors(engine, params, tenant, base_url, search_id, created)
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-        return body
+        return Answer(search_id, body, headers=headers)
 
-    async def _run_archiving_errors(
+    async def _admit(self, tenant: Tenant) -> dict[str, str]:
+        """Rate limits count every search, cached or not; a refused one costs nothing more.
+
+        The monthly quota is checked later, only where a search needs an upstream fetch.
+        """
+        plan = self._tenants.plan_of(tenant)
+        decision = await self._traffic.limiter.hit(tenant.id, plan_limits(plan))
+        headers = decision.headers()
+        if not decision.allowed:
+            refused = decision.error()
+            refused.headers.update(headers)
+            raise refused
+        return headers
+
+    @asynccontextmanager
+    async def _admit_fetch(self, tenant: Tenant) -> AsyncIterator[None]:
+        """Entered only by a search that must wait for a fetch: cached answers stay free."""
+        traffic = self._traffic
+        await traffic.quota.check(tenant.id, self._tenants.plan_of(tenant))
+        async with traffic.in_flight.slot(tenant.id, traffic.in_flight_per_key):
+            yield
+
+    async def _answer_archiving_errors(
         self,
         engine: Engine,
         params: SearchParams,
@@ -94,12 +142,12 @@ class SearchService:
         created: str,
     ) -> None:
         try:
-            await self._run(engine, params, tenant, base_url, search_id, created)
+            await self._answer(engine, params, tenant, base_url, search_id, created)
         except SerpgateError as exc:
             body = render_answer(search_id, params, base_url, created, status="Error", error=exc)
             await self._archive.save(tenant.id, search_id, body)
 
-    async def _run(
+    async def _answer(
         self,
         engine: Engine,
         params: SearchParams,
@@ -107,32 +155,77 @@ class SearchService:
         base_url: str,
         search_id: str,
         created: str,
-    ) -> Answer:
+    ) -> bytes:
         started = time.perf_counter()
-        request = engine.build_request(params)
-        raw = await self._client.send(engine.name, request)
-        if raw.status >= 400:
-            raise FatalUpstreamError(f"{engine.name} answered HTTP {raw.status}")
-        data = await self._parser.parse(engine, raw.body, params)
+        traffic = self._traffic
+
+        async def fetch() -> bytes:
+            _, entry = await self._fetch_page(engine, params)
+            return entry
+
+        served = await traffic.answers.get(
+            cache_key(params),
+            fetch,
+            refresh=params.no_cache,
+            admit=self._admit_fetch(tenant),
+        )
         body = render_answer(
             search_id,
             params,
             base_url,
             created,
             status="Success",
-            data=data,
-            attempts=1,
+            entry=served.body,
+            served=served,
             elapsed=time.perf_counter() - started,
-            engine_url=request.url,
         )
-        await self._archive.save(tenant.id, search_id, body)
-        await self._usage.record(tenant.id)
-        return Answer(search_id=search_id, body=body, html=raw.body)
+        await self._archive_quietly(tenant.id, search_id, body)
+        if served.fetched:
+            await traffic.quota.record(tenant.id)
+        return body
+
+    async def _archive_quietly(self, tenant_id: str, search_id: str, body: bytes) -> None:
+        """Archive the answer; a store outage costs the archive copy, never the answer itself."""
+        try:
+            await self._archive.save(tenant_id, search_id, body)
+        except StoreUnavailable as exc:
+            log.warning("search %s not archived: %s", search_id, exc)
+
+    async def _fetch_page(self, engine: Engine, params: SearchParams) -> tuple[str, bytes]:
+        """One upstream fetch and parse: the raw page and its cache entry."""
+        request = engine.build_request(params)
+        raw = await self._client.send(engine.name, request)
+        if raw.status >= 400:
+            raise FatalUpstreamError(f"{engine.name} answered HTTP {raw.status}")
+        try:
+            data = await self._parser.parse(engine, raw.body, params)
+        except SerpgateError:
+            raise
+        except Exception as exc:
+            # A parser bug on a page nobody has seen must not become a 500 for the client.
+            log.exception("%s parser failed on %s", engine.name, request.url)
+            raise UpstreamError(f"{engine.name}: the result page could not be read") from exc
+        return raw.body, encode_entry(data, request.url, attempts=1)
 
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def encode_entry(data: SerpData, engine_url: str | None, attempts: int) -> bytes:
+    """One parsed page as cached: a JSON header line (what metadata needs), then the blocks."""
+    pagination = data.pagination
+    header = {
+        "u": engine_url,
+        "a": attempts,
+        "next": pagination is not None and pagination.next is not None,
+        "pages": sorted(
+            int(p) for p in (pagination.other_pages or {} if pagination else {}) if p.isdigit()
+        ),
+    }
+    blocks = orjson.dumps(data.model_dump(mode="json", exclude_none=True))
+    return orjson.dumps(header) + b"\n" + blocks
 
 
 def render_answer(
@@ -142,46 +235,51 @@ def render_answer(
     created: str,
     *,
     status: str,
-    data: SerpData | None = None,
+    entry: bytes | None = None,
+    served: Served | None = None,
     error: SerpgateError | None = None,
-    attempts: int = 0,
     elapsed: float | None = None,
-    engine_url: str | None = None,
 ) -> bytes:
-    """The response JSON in SerpApi's shape, metadata first, absent blocks left out."""
+    """The response JSON in SerpApi's shape: metadata first, then the page's blocks as cached."""
     metadata: dict[str, object] = {
         "id": search_id,
         "status": status,
         "json_endpoint": f"{base_url}/searches/{search_id}.json",
         "created_at": created,
-        "cached": False,
-        "attempts": attempts,
     }
     if status != "Processing":
         metadata["processed_at"] = utc_now()
     if elapsed is not None:
         metadata["total_time_taken"] = round(elapsed, 3)
-    if engine_url is not None:
-        metadata["engine_url"] = engine_url
-    document: dict[str, object] = {
-        "search_metadata": metadata,
-        "search_parameters": params.echo(),
-    }
-    if data is not None:
-        document.update(data.model_dump(mode="json", exclude_none=True))
-        pagination = serpapi_pagination(params, data, base_url)
-        if pagination is not None:
-            document["serpapi_pagination"] = pagination.model_dump(exclude_none=True)
-    if error is not None:
-        document["error"] = error.message
-    return orjson.dumps(document)
+    document: dict[str, object] = {"search_metadata": metadata}
+    if entry is None:
+        metadata.update(cached=False, attempts=0)
+        document["search_parameters"] = params.echo()
+        if error is not None:
+            document["error"] = error.message
+        return orjson.dumps(document)
+    head, _, blocks = entry.partition(b"\n")
+    info = orjson.loads(head)
+    fetched = served is None or served.fetched
+    metadata["cached"] = served is not None and served.from_cache
+    if served is not None and served.origin == "stale-if-error":
+        metadata["stale"] = True
+    metadata["attempts"] = info["a"] if fetched else 0
+    if info["u"]:
+        metadata["engine_url"] = info["u"]
+    document["search_parameters"] = params.echo()
+    pagination = serpapi_pagination(params, info["next"], info["pages"], base_url)
+    if pagination is not None:
+        document["serpapi_pagination"] = pagination.model_dump(exclude_none=True)
+    # Splice the cached blocks in as they are: no decoding and re-encoding of the results.
+    return orjson.dumps(document)[:-1] + b"," + blocks[1:]
 
 
 def serpapi_pagination(
-    params: SearchParams, data: SerpData, base_url: str
+    params: SearchParams, has_next: bool, pages: list[int], base_url: str
 ) -> SerpapiPagination | None:
     """Links to this service for the pages the engine offered; the API key is never in them."""
-    if data.pagination is None:
+    if not has_next and not pages:
         return None
     echo = {k: v for k, v in params.echo().items() if k not in {"start", "no_cache", "async"}}
 
@@ -190,12 +288,7 @@ def serpapi_pagination(
         return f"{base_url}/search.json?{urlencode(query)}"
 
     current = params.page
-    others = {
-        str(n): link(n)
-        for n in sorted(int(p) for p in (data.pagination.other_pages or {}) if p.isdigit())
-        if n != current
-    }
-    has_next = data.pagination.next is not None
+    others = {str(n): link(n) for n in pages if n != current}
     return SerpapiPagination(
         current=current,
         next_link=link(current + 1) if has_next else None,

@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serpgate.errors import RateLimited, SerpgateError, ServiceUnavailable
+from serpgate.store.base import StoreUnavailable
 
 log = logging.getLogger("serpgate.errors")
 
@@ -55,7 +56,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SerpgateError)
     async def _domain(_: Request, exc: SerpgateError) -> Response:
         retry = exc.retry_after if isinstance(exc, RateLimited | ServiceUnavailable) else None
-        return error_response(exc.status_code, exc.message, retry)
+        response = error_response(exc.status_code, exc.message, retry)
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(_: Request, exc: StoreUnavailable) -> Response:
+        log.warning("store unavailable: %s", exc)
+        return error_response(503, "temporarily unavailable: shared state cannot be reached", 1)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> Response:

@@ -39,10 +39,6 @@ async def search(
     services: ServicesDep,
 ) -> Response:
     base_url = base_url_of(request, services)
-    if params.async_:
-        body = await services.search.submit(params, tenant, base_url)
-        return Response(body, media_type="application/json")
-    answer = await services.search.search(params, tenant, base_url)
-    if params.output == "html":
-        return Response(answer.html, media_type="text/html; charset=utf-8")
-    return Response(answer.body, media_type="application/json")
+    run = services.search.submit if params.async_ else services.search.search
+    answer = await run(params, tenant, base_url)
+    return Response(answer.body, headers=answer.headers, media_type=answer.media_type)

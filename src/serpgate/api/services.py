@@ -15,8 +15,8 @@ from serpgate.archive import SearchArchive
 from serpgate.search import SearchService
 from serpgate.settings import Settings
 from serpgate.store.base import Store
+from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.tenants import Tenant, TenantRegistry
-from serpgate.traffic.usage import UsageMeter
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Services:
     store: Store
     tenants: TenantRegistry
     archive: SearchArchive
-    usage: UsageMeter
+    traffic: TrafficLayer
     search: SearchService
 
 

@@ -60,6 +60,10 @@ class Coalescer(Generic[T]):
     def in_flight(self) -> int:
         return len(self._flights)
 
+    def flying(self, key: str) -> bool:
+        """Whether a flight for ``key`` is under way in this process (a caller would join it)."""
+        return key in self._flights
+
     async def run(
         self,
         key: str,

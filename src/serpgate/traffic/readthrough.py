@@ -95,8 +95,8 @@ class ReadThroughCache:
     ) -> Served:
         """The answer for ``key``; ``fetch`` produces ready-to-send bytes when one is needed.
 
-        ``admit`` is entered only around a search that has to wait for a fetch (not a cached
-        answer): the per-key in-flight slot goes there.
+        ``admit`` is entered only around a search that starts a fetch (not a cached answer, nor
+        one that joins a fetch this process already runs): the per-key in-flight slot goes there.
         """
         # A refresh still reads the entry, from the store itself, but only to tell its own
         # answer from the one it replaces.
@@ -108,8 +108,11 @@ class ReadThroughCache:
                 self._coalescer.spawn(*self._flight(key, fetch, cached.stored_at))
                 return Served(cached.body, "stale", cached.age)
         before = None if cached is None else cached.stored_at
+        # Joining a fetch already under way costs no upstream capacity, so it takes no slot.
+        if admit is None or self._coalescer.flying(key):
+            admit = contextlib.nullcontext()
         try:
-            async with admit or contextlib.nullcontext():
+            async with admit:
                 shared = await self._coalescer.run(*self._flight(key, fetch, before))
         except (UpstreamError, ServiceUnavailable) as exc:
             if cached is None or refresh:

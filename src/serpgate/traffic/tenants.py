@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from serpgate.errors import AuthenticationError, InvalidRequest, NotFound
 from serpgate.settings import Plan
-from serpgate.store.base import Store
+from serpgate.store.base import Store, StoreUnavailable
 
 KEY_BYTES = 32
 _TENANT = "tenant:"
@@ -108,7 +108,12 @@ class TenantRegistry:
         hit = self._recent.get(digest)
         if hit is not None and hit[1] > now:
             return hit[0]
-        raw = await self._store.get(_TENANT + digest)
+        try:
+            raw = await self._store.get(_TENANT + digest)
+        except StoreUnavailable:
+            if hit is not None:
+                return hit[0]  # known a moment ago: keep serving it through a store outage
+            raise
         if raw is None:
             return None
         tenant = Tenant.model_validate(orjson.loads(raw))
