@@ -1,20 +1,73 @@
-"""``AccessLogMiddleware``: one log line per request, with API keys redacted.
+"""``AccessLogMiddleware``: one structured log line, and one metrics observation, per request.
+
+Each request gets a ``RequestRecord``: its id (the client's ``X-Request-ID`` when it is a sane one,
+else a fresh one; echoed back in the response), and the fields that code further in fills as it
+learns them, through ``annotate_request``: the tenant once the key is checked, the cache outcome
+and the number of upstream attempts once the search has run. When the response is sent the record
+becomes one JSON log line (``serpgate.access``) and one observation of the request metrics.
 
 uvicorn's own access log prints the raw query string, ``api_key`` and all, so serpgate turns it
-off and writes this one instead.
+off and writes this one instead, with every secret parameter redacted from the path.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serpgate.metrics import Metrics
+
 log = logging.getLogger("serpgate.access")
 
 SECRET_PARAMS = frozenset({"api_key", "admin_key"})
+REQUEST_ID_HEADER = b"x-request-id"
+# Ids from a client or a proxy are kept when they look like ids (a UUID, nginx's $request_id),
+# so one request can be followed through every hop; anything else could forge log lines.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Probes and scrapes arrive every few seconds per replica; at info they would drown the searches.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """What one request did, as its access log line reports it."""
+
+    request_id: str
+    method: str
+    path: str
+    engine: str | None = None
+    route: str | None = None
+    tenant_id: str | None = None
+    cache: str | None = None
+    attempts: int | None = None
+    status: int = 500
+    duration_ms: float = 0.0
+    client: str | None = None
+
+
+_current: ContextVar[RequestRecord | None] = ContextVar("serpgate_request", default=None)
+
+
+def annotate_request(
+    *, tenant_id: str | None = None, cache: str | None = None, attempts: int | None = None
+) -> None:
+    """Add what is now known to the current request's log line; outside a request, nothing."""
+    record = _current.get()
+    if record is None:
+        return
+    if tenant_id is not None:
+        record.tenant_id = tenant_id
+    if cache is not None:
+        record.cache = cache
+    if attempts is not None:
+        record.attempts = attempts
 
 
 def redact_query(query: str) -> str:
@@ -25,32 +78,70 @@ def redact_query(query: str) -> str:
     return urlencode([(n, "REDACTED" if n in SECRET_PARAMS else v) for n, v in pairs])
 
 
+def request_id_of(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            candidate: str = value.decode("latin-1")
+            if _SANE_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        query = scope.get("query_string", b"").decode("latin-1")
+        engine = next((v[:64] for n, v in parse_qsl(query) if n == "engine"), None)
+        client = scope.get("client")
+        record = RequestRecord(
+            request_id=request_id_of(scope),
+            method=scope["method"],
+            path=scope["path"],
+            engine=engine,
+            client=client[0] if client else None,
+        )
+        request_id = record.request_id.encode()
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status = message["status"]
+                record.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
             await send(message)
 
+        token = _current.set(record)
+        self.metrics.in_flight.inc()
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send_with_id)
         finally:
-            query = redact_query(scope.get("query_string", b"").decode("latin-1"))
-            path = scope["path"] + (f"?{query}" if query else "")
-            log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                path,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            self.metrics.in_flight.dec()
+            _current.reset(token)
+            seconds = time.perf_counter() - started
+            self._finish(record, scope, query, seconds)
+
+    def _finish(self, record: RequestRecord, scope: Scope, query: str, seconds: float) -> None:
+        route = scope.get("route")
+        # The matched template (/searches/{search_id}), never the raw path: a label per path
+        # would grow without bound.
+        record.route = getattr(route, "path", None) or "unmatched"
+        record.duration_ms = round(seconds * 1000, 2)
+        engine = self.metrics.engine_label(record.engine)
+        self.metrics.observe_request(record.route, engine, record.status, seconds)
+        level = logging.DEBUG if record.path in _QUIET_PATHS else logging.INFO
+        if query:
+            record.path += "?" + redact_query(query)
+        log.log(
+            level,
+            "%s %s %d",
+            record.method,
+            record.path,
+            record.status,
+            extra=asdict(record),
+        )

@@ -3,21 +3,29 @@
 Nothing is created at import time. The lifespan picks the store (Redis when ``redis_url`` is set,
 else in memory), builds the engines from their configured base URLs, the upstream client, the
 tenant registry, the archive and the search pipeline, and hands them to the routes as ``Services``.
+
+The metrics and the lifecycle exist from ``create_app`` on, because the middleware that records
+every request and ``/readyz`` need them before the lifespan runs. The lifespan samples the event
+loop's lag for as long as the app serves, and turns SIGTERM into a drain (``Lifecycle``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from serpgate.accesslog import AccessLogMiddleware
-from serpgate.api import account, archive, health, search
+from serpgate.api import account, archive, health, metrics, search
 from serpgate.api.errors import install_error_handlers
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
-from serpgate.engines.registry import build_engines
+from serpgate.engines.registry import ENGINE_TYPES, build_engines
+from serpgate.lifecycle import Lifecycle
+from serpgate.metrics import Metrics
 from serpgate.parsing import PageParser
 from serpgate.search import SearchService
 from serpgate.settings import Settings
@@ -39,6 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
     bootstrap = parse_bootstrap_keys(
         settings.api_keys.get_secret_value() if settings.api_keys else "", settings.plans
     )
+    metrics_ = Metrics(cls.name for cls in ENGINE_TYPES)
+    lifecycle = Lifecycle(settings.shutdown.drain_delay)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,14 +70,20 @@ def create_app(settings: Settings) -> FastAPI:
             traffic=traffic,
             search=service,
         )
+        lag = asyncio.create_task(metrics_.watch_event_loop(settings.metrics.loop_lag_interval))
         try:
-            yield
+            with lifecycle.intercept_sigterm():
+                yield
         finally:
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
             await service.close()
             await traffic.aclose()
             parser.close()
             await client.close()
             await store.close()
+            metrics_.close()
 
     app = FastAPI(
         title="serpgate",
@@ -75,10 +91,12 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.metrics = metrics_
+    app.state.lifecycle = lifecycle
     install_error_handlers(app)
-    for module in (search, archive, account, health):
+    for module in (search, archive, account, health, metrics):
         app.include_router(module.router)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app
 
 

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import logging.config
+import os
 import secrets
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import orjson
 import uvicorn
@@ -22,6 +28,8 @@ from pydantic import SecretStr, ValidationError
 from serpgate.app import build_store, create_app
 from serpgate.engines.registry import build_engines
 from serpgate.errors import SerpgateError
+from serpgate.jsonlog import logging_config
+from serpgate.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.server import create_sandbox_app
@@ -47,34 +55,53 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.config.dictConfig(logging_config(level))
+
+
+@contextmanager
+def _shared_metrics_dir(configured: Path | None) -> Iterator[None]:
+    """Workers' metrics in files they all write and any of them can read: a clean folder (the
+    configured one, or a temporary one removed at exit) named in the variable prometheus-client
+    reads when each worker imports it."""
+    with ExitStack() as stack:
+        path = configured or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="serpgate-metrics-"))
+        )
+        prepare_multiprocess_dir(path)
+        os.environ[MULTIPROC_ENV] = str(path)
+        yield
+
+
+def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM outside uvicorn's own handler ends ``serve`` with 0, not death by the signal.
+
+    It lands here before uvicorn has started (nothing to drain yet) and after it has stopped:
+    uvicorn re-raises the signal to the previous handler once it has drained.
+    """
+    raise SystemExit(0)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    overrides = {"host": args.host, "port": args.port}
+    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
     settings = _settings(**{k: v for k, v in overrides.items() if v is not None})
     _configure_logging(settings.log_level)
-    if args.workers > 1:
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "log_level": settings.log_level,
+        "log_config": logging_config(settings.log_level),
+        "timeout_graceful_shutdown": settings.shutdown.grace_period,
+    }
+    signal.signal(signal.SIGTERM, _stop_cleanly)
+    if settings.workers > 1:
         # Workers are separate processes: each builds its app from the same environment.
-        uvicorn.run(
-            "serpgate.app:app_from_env",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=args.workers,
-            access_log=False,
-            log_level=settings.log_level,
-        )
+        with _shared_metrics_dir(settings.metrics.multiproc_dir):
+            uvicorn.run(
+                "serpgate.app:app_from_env", factory=True, workers=settings.workers, **options
+            )
         return
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level=settings.log_level,
-    )
+    uvicorn.run(create_app(settings), **options)
 
 
 async def _start_sandbox(host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -111,6 +138,7 @@ async def _demo(args: argparse.Namespace) -> None:
         port=settings.port,
         access_log=False,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
     )
     try:
         await uvicorn.Server(config).serve()
@@ -185,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API server (settings from SERPGATE_*)")
     serve.add_argument("--host", default=None, help="bind address (default SERPGATE_HOST)")
     serve.add_argument("--port", type=int, default=None, help="port (default SERPGATE_PORT)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default SERPGATE_WORKERS, 1)"
+    )
     serve.set_defaults(run=cmd_serve)
 
     demo = sub.add_parser("demo", help="sandbox engines plus the service wired to them")

@@ -8,10 +8,18 @@ anywhere else.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +64,8 @@ class ProxySettings(BaseModel):
     file: Path | None = None
     # The server's own address as an exit; None allows it only when no proxy is configured.
     direct: bool | None = None
+    # False keeps every exit in rotation whatever it does: a baseline to measure ejection by.
+    eject: bool = True
     eject_after: Annotated[int, Field(ge=1)] = 3
     eject_base: Annotated[float, Field(gt=0)] = 30.0
     eject_max: Annotated[float, Field(gt=0)] = 300.0
@@ -152,6 +162,42 @@ class ParseSettings(BaseModel):
     inline_below: Annotated[int, Field(ge=0)] = 64 * 1024
 
 
+class MetricsSettings(BaseModel):
+    """Who may read ``GET /metrics``, and how often the event loop's lag is sampled.
+
+    A scrape is answered to clients in ``allow_from`` or to one bearing ``token``; behind a proxy,
+    the client is the proxy unless uvicorn trusts its ``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``),
+    so the proxy must refuse ``/metrics`` itself (deploy/nginx.conf does). ``multiproc_dir`` holds
+    the workers' shared counters under ``serve --workers N`` (default: a fresh temporary folder).
+    """
+
+    enabled: bool = True
+    token: SecretStr | None = None
+    allow_from: list[IPvAnyNetwork] = [
+        IPv4Network("127.0.0.0/8"),
+        IPv6Network("::1/128"),
+    ]
+    multiproc_dir: Path | None = None
+    loop_lag_interval: Annotated[float, Field(gt=0)] = 0.5
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class ShutdownSettings(BaseModel):
+    """What SIGTERM does, in two steps.
+
+    First ``/readyz`` answers 503 for ``drain_delay`` seconds while the process still serves, so a
+    load balancer's health check takes it out of rotation before anything is refused; then it
+    stops accepting and gives the requests in flight up to ``grace_period`` seconds to finish.
+    """
+
+    drain_delay: Annotated[float, Field(ge=0)] = 0.0
+    grace_period: Annotated[int, Field(ge=1)] = 20
+
+
 class Settings(BaseSettings):
     """The whole configuration of one serpgate process."""
 
@@ -171,8 +217,11 @@ class Settings(BaseSettings):
     log_level: str = "info"
     upstream: UpstreamSettings = UpstreamSettings()
     parse: ParseSettings = ParseSettings()
-    traffic: TrafficSettings = TrafficSettings()
     resilience: ResilienceSettings = ResilienceSettings()
+    traffic: TrafficSettings = TrafficSettings()
+    workers: Annotated[int, Field(ge=1)] = 1
+    metrics: MetricsSettings = MetricsSettings()
+    shutdown: ShutdownSettings = ShutdownSettings()
 
     @field_validator("redis_url", "api_keys", "public_url", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from serpgate.accesslog import annotate_request
 from serpgate.archive import SearchArchive
 from serpgate.search import SearchService
 from serpgate.settings import Settings
@@ -47,7 +48,9 @@ def api_key_of(request: Request) -> str | None:
 
 
 async def get_tenant(request: Request, services: ServicesDep) -> Tenant:
-    return await services.tenants.authenticate(api_key_of(request))
+    tenant = await services.tenants.authenticate(api_key_of(request))
+    annotate_request(tenant_id=tenant.id)
+    return tenant
 
 
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
