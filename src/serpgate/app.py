@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.parse.mode, settings.parse.workers, settings.parse.inline_below
         )
         engines = build_engines(settings.engine_urls)
-        service = SearchService(engines, client, parser, archive_, tenants, traffic)
+        service = SearchService(engines, client, parser, archive_, tenants, traffic, metrics_)
         app.state.services = Services(
             settings=settings,
             store=store,

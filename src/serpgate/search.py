@@ -26,9 +26,19 @@ from urllib.parse import urlencode
 
 import orjson
 
+from serpgate.accesslog import annotate_request
 from serpgate.archive import SearchArchive
 from serpgate.engines.base import Engine
-from serpgate.errors import FatalUpstreamError, InvalidRequest, SerpgateError, UpstreamError
+from serpgate.errors import (
+    BlockedError,
+    FatalUpstreamError,
+    InvalidRequest,
+    QuotaExceeded,
+    RateLimited,
+    SerpgateError,
+    UpstreamError,
+)
+from serpgate.metrics import Metrics
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
 from serpgate.parsing import PageParser
@@ -66,6 +76,7 @@ class SearchService:
         archive: SearchArchive,
         tenants: TenantRegistry,
         traffic: TrafficLayer,
+        metrics: Metrics,
     ) -> None:
         self.engines = engines
         self._client = client
@@ -73,6 +84,7 @@ class SearchService:
         self._archive = archive
         self._tenants = tenants
         self._traffic = traffic
+        self._metrics = metrics
         self._background: set[asyncio.Task[None]] = set()
 
     def engine(self, name: str) -> Engine:
@@ -119,6 +131,8 @@ class SearchService:
         decision = await self._traffic.limiter.hit(tenant.id, plan_limits(plan))
         headers = decision.headers()
         if not decision.allowed:
+            if decision.binding is not None:
+                self._metrics.record_rate_limited(decision.binding.limit.name)
             refused = decision.error()
             refused.headers.update(headers)
             raise refused
@@ -128,9 +142,16 @@ class SearchService:
     async def _admit_fetch(self, tenant: Tenant) -> AsyncIterator[None]:
         """Entered only by a search that must wait for a fetch: cached answers stay free."""
         traffic = self._traffic
-        await traffic.quota.check(tenant.id, self._tenants.plan_of(tenant))
-        async with traffic.in_flight.slot(tenant.id, traffic.in_flight_per_key):
-            yield
+        try:
+            await traffic.quota.check(tenant.id, self._tenants.plan_of(tenant))
+            async with traffic.in_flight.slot(tenant.id, traffic.in_flight_per_key):
+                yield
+        except QuotaExceeded:
+            self._metrics.record_rate_limited("month")
+            raise
+        except RateLimited:
+            self._metrics.record_rate_limited("concurrency")
+            raise
 
     async def _answer_archiving_errors(
         self,
@@ -169,6 +190,7 @@ class SearchService:
             refresh=params.no_cache,
             admit=self._admit_fetch(tenant),
         )
+        self._record_served(engine.name, served)
         body = render_answer(
             search_id,
             params,
@@ -184,6 +206,13 @@ class SearchService:
             await traffic.quota.record(tenant.id)
         return body
 
+    def _record_served(self, engine: str, served: Served) -> None:
+        outcome = {"cache": "hit", "stale": "stale", "stale-if-error": "stale"}.get(served.origin)
+        self._metrics.record_cache(engine, outcome or "miss")
+        if served.origin == "shared":
+            self._metrics.record_coalesced(engine)
+        annotate_request(cache=outcome or served.origin, attempts=1 if served.fetched else 0)
+
     async def _archive_quietly(self, tenant_id: str, search_id: str, body: bytes) -> None:
         """Archive the answer; a store outage costs the archive copy, never the answer itself."""
         try:
@@ -194,23 +223,39 @@ class SearchService:
     async def _fetch_page(self, engine: Engine, params: SearchParams) -> tuple[str, bytes]:
         """One upstream fetch and parse: the raw page and its cache entry."""
         request = engine.build_request(params)
-        raw = await self._client.send(engine.name, request)
+        started = time.perf_counter()
+        try:
+            raw = await self._client.send(engine.name, request)
+        except SerpgateError:
+            self._metrics.record_attempt(engine.name, "direct", "transient", _since(started))
+            raise
         if raw.status >= 400:
+            self._metrics.record_attempt(engine.name, "direct", "fatal", raw.elapsed)
             raise FatalUpstreamError(f"{engine.name} answered HTTP {raw.status}")
+        parse_started = time.perf_counter()
         try:
             data = await self._parser.parse(engine, raw.body, params)
+        except BlockedError:
+            self._metrics.record_attempt(engine.name, "direct", "blocked", _since(started))
+            raise
         except SerpgateError:
             raise
         except Exception as exc:
             # A parser bug on a page nobody has seen must not become a 500 for the client.
             log.exception("%s parser failed on %s", engine.name, request.url)
             raise UpstreamError(f"{engine.name}: the result page could not be read") from exc
+        self._metrics.observe_parse(engine.name, _since(parse_started))
+        self._metrics.record_attempt(engine.name, "direct", "ok", _since(started))
         return raw.body, encode_entry(data, request.url, attempts=1)
 
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def encode_entry(data: SerpData, engine_url: str | None, attempts: int) -> bytes:

@@ -249,3 +249,32 @@ def test_metrics_are_for_operators_only() -> None:
         assert httpx.get(f"{service.url}/metrics", headers=right).status_code == 200
     with live_service(f"m:unlimited:{KEY}", metrics={"enabled": False}) as service:
         assert httpx.get(f"{service.url}/metrics").status_code == 404
+
+
+def test_search_path_families_count_cache_fetches_parses_and_refusals() -> None:
+    tight = "metrics-tight-key"
+    plans = {"tight": {"name": "Tight", "per_minute": 2}, "open": {"name": "Open"}}
+    with live_service(f"m:open:{KEY},t:tight:{tight}", plans=plans) as service:
+        for q in ("flat white", "flat white", "cortado"):
+            assert get(service.url, SEARCH_ROUTE, engine="bing", q=q, api_key=KEY) == 200
+        statuses = [
+            get(service.url, SEARCH_ROUTE, engine="bing", q=f"t{i}", api_key=tight)
+            for i in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        text = httpx.get(f"{service.url}/metrics", timeout=10).text
+    samples = parse(text)
+    assert value(samples, "serpgate_cache_lookups_total", engine="bing", outcome="hit") == 1
+    assert value(samples, "serpgate_cache_lookups_total", engine="bing", outcome="miss") == 4
+    assert (
+        value(
+            samples,
+            "serpgate_upstream_attempts_total",
+            engine="bing",
+            proxy="direct",
+            outcome="ok",
+        )
+        == 4
+    )
+    assert value(samples, "serpgate_parse_duration_seconds_count", engine="bing") == 4
+    assert value(samples, "serpgate_rate_limited_total", limit="minute") == 1
