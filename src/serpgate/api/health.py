@@ -1,4 +1,4 @@
-"""``/healthz`` says the process is alive; ``/readyz`` says it can serve (its store answers).
+"""``/healthz`` says the process is alive; ``/readyz`` says whether it can serve searches.
 
 ``/readyz`` also answers 503 while the process drains after SIGTERM, so that a load balancer stops
 sending it work before it stops accepting (``serpgate.lifecycle``).
@@ -24,22 +24,29 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the store answers and engines are configured",
-    responses={503: {"description": "A dependency is unreachable, or the process is draining"}},
+    summary="Readiness: ready, degraded (store unreachable, still serving) or unavailable",
+    responses={503: {"description": "No engine is configured, or the process is draining"}},
 )
 async def readyz(request: Request, services: ServicesDep) -> Response:
-    checks: dict[str, str] = {"engines": ", ".join(sorted(services.search.engines)) or "none"}
-    ready = bool(services.search.engines)
+    """200 while this process can answer searches, even degraded; 503 only when it cannot.
+
+    A Redis outage hits every replica alike, and each one still answers (limits fall back,
+    cache reads miss), so it reads "degraded" with a 200: a 503 would take them all out of the
+    load balancer at once and turn a degraded service into none.
+    """
+    status = "ready"
+    document: dict[str, object] = {"engines": sorted(services.search.engines)}
     try:
         await services.store.ping()
-        checks["store"] = "ok"
+        document["store"] = "ok"
     except StoreUnavailable as exc:
-        checks["store"] = str(exc)
-        ready = False
+        document["store"] = str(exc)
+        status = "degraded"
+    document["traffic"] = services.traffic.snapshot()
     lifecycle: Lifecycle = request.app.state.lifecycle
     if lifecycle.draining:
-        checks["shutdown"] = "draining"
-        ready = False
-    return json_response(
-        {"status": "ready" if ready else "unavailable", **checks}, 200 if ready else 503
-    )
+        document["shutdown"] = "draining"
+        status = "unavailable"
+    if not services.search.engines:
+        status = "unavailable"
+    return json_response({"status": status, **document}, 503 if status == "unavailable" else 200)
