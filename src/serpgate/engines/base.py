@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit
 
-from selectolax.lexbor import LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.models.params import SearchParams
-from serpgate.models.response import SerpData
+from serpgate.models.response import SerpData, Sitelink, Sitelinks
 
 # A desktop browser's headers: engines answer plain HTTP clients with degraded or blocked pages.
 DESKTOP_UA = (
@@ -76,6 +78,21 @@ class Engine(ABC):
 
 _SPACE = re.compile(r"\s+")
 
+# Elements a browser renders on a line of their own: their edges separate words even where the
+# markup has no white space between them ("<div>Menu</div><div>Prices</div>", "line<br>line").
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd details dialog div dl dt fieldset figcaption figure "
+    "footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main nav ol p pre section summary table "
+    "tbody td tfoot th thead tr ul".split()
+)
+# Titles, snippets and labels span a few dozen nodes; a node far larger than this is a region of
+# the page (or a malformed page nesting everything in one result), read at C speed instead,
+# without the breaks between blocks.
+_TEXT_NODE_LIMIT = 1000
+# Counts, page numbers and offsets past 18 digits are not numbers an engine prints, and would
+# not fit the 64-bit integers the JSON encoder writes.
+_MAX_DIGITS = 18
+
 
 def clean(text: str | None) -> str:
     """Collapse runs of white space (including non-breaking) into one space and trim."""
@@ -85,15 +102,38 @@ def clean(text: str | None) -> str:
 
 
 def node_text(node: LexborNode | None) -> str:
-    """The visible text of a node with inline markup joined as a browser joins it.
+    """The visible text of a node, words separated as a browser separates them.
 
-    selectolax's ``text(strip=True)`` strips each text node before joining, which glues words
-    that bold query terms separate ("Download<b>Bing</b>for" → "DownloadBingfor"); joining the
-    raw text and collapsing spaces keeps them apart.
+    Inline markup joins its text as it stands: selectolax's ``text(strip=True)`` strips each text
+    node before joining, which glues the words around a bold query term ("Download <b>Bing</b>
+    for" → "DownloadBingfor"), so the raw text is joined and its spaces collapsed. Block elements
+    and ``<br>`` separate words even without white space around them ("<div>Menu</div><div>
+    Prices</div>", "line<br>line"), as rich snippets and minified pages have them.
     """
     if node is None:
         return ""
-    return clean(node.text(deep=True, separator="", strip=False))
+    parts: list[str] = []
+    # Depth first, with None on the stack where a block ends: a block's edges separate words
+    # wherever its text lies, "<span><div>in</div></span>after" included.
+    stack: list[LexborNode | None] = [node]
+    visited = 0
+    while stack:
+        current = stack.pop()
+        if current is None:
+            parts.append(" ")
+            continue
+        visited += 1
+        if visited > _TEXT_NODE_LIMIT:
+            return clean(node.text(deep=True, separator="", strip=False))
+        tag = current.tag
+        if tag == "-text":
+            parts.append(current.text_content or "")
+            continue
+        if tag in _BLOCK_TAGS:
+            parts.append(" ")
+            stack.append(None)
+        stack.extend(reversed(list(current.iter(include_text=True))))
+    return clean("".join(parts))
 
 
 def first_text(root: LexborNode, *selectors: str) -> str:
@@ -107,10 +147,108 @@ def first_text(root: LexborNode, *selectors: str) -> str:
     return ""
 
 
+def input_value(root: LexborNode | LexborHTMLParser, *selectors: str) -> str:
+    """The value of the first input any of ``selectors`` finds (a page's search box, which
+    shows the query as the engine read it), spaces collapsed; "" without one."""
+    for selector in selectors:
+        field = root.css_first(selector)
+        if field is not None:
+            return clean(field.attributes.get("value"))
+    return ""
+
+
+def css_any(root: LexborNode | LexborHTMLParser, *selectors: str) -> list[LexborNode]:
+    """The nodes the first of ``selectors`` that finds any finds (markup varies by year)."""
+    for selector in selectors:
+        nodes = root.css(selector)
+        if nodes:
+            return nodes
+    return []
+
+
+def css_within(root: LexborNode, boxes: str, items: str) -> list[LexborNode]:
+    """What ``root.css(f"{boxes} {items}")`` finds with the boxes inside ``root``: the ``items``
+    inside any box, in page order, each once.
+
+    A descendant selector costs lexbor a walk up the ancestors of every candidate, which a page
+    that nests its results inside one another (a malformed page never closing a result) turns
+    into seconds per result; looking inside each box costs only the box.
+    """
+    found: list[LexborNode] = []
+    inner: set[int] = set()
+    for box in root.css(boxes):
+        if box.mem_id in inner:
+            continue  # its items are among those of the box around it
+        inner.update(nested.mem_id for nested in box.css(boxes))
+        found.extend(node for node in box.css(items) if node.mem_id != box.mem_id)
+    return found
+
+
+@lru_cache(maxsize=64)
+def _param_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(f"(?:^|&){re.escape(name)}=([^&]*)")
+
+
 def query_param(url: str, name: str) -> str | None:
-    """One query-string value of ``url``, or None."""
-    values = parse_qs(urlsplit(url).query).get(name)
-    return values[0] if values else None
+    """The first value of ``name`` in ``url``'s query string: decoded, "" when blank, None when
+    the parameter is absent.
+
+    Found with one search of the query string rather than by splitting all of it: result links
+    carry long opaque parameters (``ved=``, ``sstk=``, Bing's ``p=``), and splitting them to read
+    one value cost more than the rest of a page's parse. Never raises, whatever the URL.
+    """
+    query = url.partition("#")[0].partition("?")[2]
+    match = _param_pattern(name).search(query) if query else None
+    return unquote_plus(match.group(1)) if match else None
+
+
+def url_path(url: str) -> str:
+    """The path of ``url``; "" for a URL too malformed to split (``http://[``)."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=64)
+def _origin(base: str) -> str:
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def absolute_url(base: str, href: str | None) -> str | None:
+    """``href`` as an absolute URL, resolved against ``base``, an engine's URL with any mount
+    path (``http://127.0.0.1:8000/google`` keeps its ``/google`` for relative hrefs).
+
+    None for what no client can follow: an empty, fragment-only or ``javascript:`` href, or one
+    too malformed to resolve (``http://[`` is an invalid IPv6 host to ``urljoin``).
+    """
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:")):
+        return None
+    if href.startswith(("https://", "http://")):
+        return href
+    try:
+        # Root-relative hrefs are most of a page's own links; joining them by hand saves
+        # urljoin's full parse of every one.
+        if href.startswith("/") and not href.startswith("//"):
+            return _origin(base) + href
+        return urljoin(base if base.endswith("/") else f"{base}/", href)
+    except ValueError:
+        return None
+
+
+def parse_int(text: str | None) -> int | None:
+    """``text`` as a whole number when it is one (a page number, an offset), else None.
+
+    ``str.isdigit`` alone is no guard: it accepts "²", which ``int`` rejects, and digit strings
+    longer than ``int`` converts.
+    """
+    if not text or len(text) > _MAX_DIGITS or not text.isdecimal():
+        return None
+    return int(text)
 
 
 def parse_count(text: str) -> int | None:
@@ -118,8 +256,79 @@ def parse_count(text: str) -> int | None:
     match = re.search(r"\d[\d.,\s\u202f\xa0]*", text)
     if match is None:
         return None
-    digits = re.sub(r"\D", "", match.group(0))
-    return int(digits) if digits else None
+    return parse_int(re.sub(r"\D", "", match.group(0)))
+
+
+def expanded_sitelinks(
+    rows: Iterable[LexborNode],
+    snippet: str,
+    *,
+    title: str = "a[href]",
+    resolve: Callable[[str], str | None] | None = None,
+) -> Sitelinks | None:
+    """A result's grid of its site's other pages: one row each, a linked ``title`` and perhaps
+    a ``snippet`` line. ``resolve`` turns a row's href into the page's URL (unwrapping the
+    engine's click tracker); rows without a title or a usable link are left out."""
+    found: list[Sitelink] = []
+    for row in rows:
+        anchor = row.css_first(title) or row.css_first("a[href]")
+        name = node_text(anchor)
+        href = (anchor.attributes.get("href") or "") if anchor is not None else ""
+        link = resolve(href) if resolve is not None and href else href
+        if name and link:
+            found.append(Sitelink(title=name, link=link, snippet=first_text(row, snippet) or None))
+    return Sitelinks(expanded=found) if found else None
+
+
+# The dates engines print before a snippet when the markup does not set them apart.
+_LEADING_DATE = (
+    r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"  # 24/1/2013, 24.01.2013
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2013-01-24
+    r"|[^\W\d_]{3,9}\.? \d{1,2}, \d{4}"  # Mar 5, 2019; September 3, 2026
+    r"|\d{1,2}\.? [^\W\d_]{3,10}\.? \d{4}"  # 14 Oct 2023; 5. März 2019
+    r"|\d+ (?:second|minute|hour|day|week|month|year)s? ago"
+    r"|\d{4}年\d{1,2}月\d{1,2}日"
+)
+
+
+@lru_cache(maxsize=16)
+def _leading_date(separators: tuple[str, ...]) -> re.Pattern[str]:
+    between = "|".join(map(re.escape, separators))
+    return re.compile(rf"^(?P<date>{_LEADING_DATE})\s*(?:{between})\s*")
+
+
+def split_leading_date(text: str, *separators: str) -> tuple[str | None, str]:
+    """The date ``text`` opens with and the rest, when one of ``separators`` follows the date
+    ("Mar 5, 2019 · text", "2 days ago - text"); else ``(None, text)``."""
+    match = _leading_date(separators).match(text)
+    if match is None:
+        return None, text
+    return match.group("date"), text[match.end() :]
+
+
+def split_marked_date(text: str, marked: str, separator: str) -> tuple[str | None, str]:
+    """The date an element at the start of ``text`` holds, and the rest of ``text``.
+
+    ``marked`` is that element's text, the date with its separator ("Mar 13, 2026 ·"), which is
+    how Brave and Yahoo set the date apart; anything else leaves ``text`` whole.
+    """
+    if not marked.endswith(separator) or not text.startswith(marked):
+        return None, text
+    return marked.removesuffix(separator).strip() or None, text[len(marked) :].strip()
+
+
+# Markup of a CAPTCHA form or widget, whoever serves it.
+_CAPTCHA_MARKUP = 'form[action*="captcha"], [class*="captcha"], #captcha, iframe[src*="captcha"]'
+
+
+def looks_blocked(tree: LexborHTMLParser, html: str, query: str, markers: tuple[str, ...]) -> bool:
+    """Whether a page without results is a CAPTCHA or refusal rather than an honest empty page:
+    it holds CAPTCHA markup, or one of ``markers`` (lower case) outside the query, which is no
+    evidence (a search for "captcha" echoes the word)."""
+    if tree.css_first(_CAPTCHA_MARKUP) is not None:
+        return True
+    haystack = html.lower().replace(query.lower(), "")
+    return any(marker in haystack for marker in markers)
 
 
 def with_query(base: str, params: dict[str, str | int]) -> str:

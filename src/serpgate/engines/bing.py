@@ -17,17 +17,23 @@ from __future__ import annotations
 import base64
 import re
 from typing import ClassVar
-from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
     UpstreamRequest,
+    absolute_url,
+    css_within,
+    expanded_sitelinks,
     first_text,
+    input_value,
     node_text,
     parse_count,
+    parse_int,
     query_param,
+    split_leading_date,
+    url_path,
     with_query,
 )
 from serpgate.errors import BlockedError
@@ -40,7 +46,6 @@ from serpgate.models.response import (
     RelatedSearch,
     SearchInformation,
     SerpData,
-    Sitelink,
     Sitelinks,
 )
 
@@ -75,19 +80,11 @@ _SNIPPET_SELECTORS = (
 # Parts of a result that hold other pages' text (deep links, fact rows, the site header).
 _NOT_SNIPPET = ("b_deep", "b_factrow", "b_tpcn", "b_vlist2col")
 
-# A date Bing writes before the snippet, "24/1/2013 · …" or "Mar 5, 2019 · …", when the page
-# does not mark it up as ``span.news_dt``.
-_LEADING_DATE = re.compile(
-    r"^(?P<date>"
-    r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
-    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
-    r"|[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}"
-    r"|\d{1,2}\.? [^\W\d_]{3,10}\.? \d{4}"
-    r"|\d+ (?:second|minute|hour|day|week|month|year)s? ago"
-    r"|\d{4}年\d{1,2}月\d{1,2}日"
-    r")\s*[·—]\s*"
-)
-_DATE_SEPARATORS = " ·—-"
+# What separates the date Bing writes before a snippet ("24/1/2013 · …", "Mar 5, 2019 — …")
+# from the text, when the page does not mark the date up as ``span.news_dt``.
+_DATE_SEPARATORS = ("·", "—")
+# What to strip between a marked-up date and the snippet.
+_AFTER_DATE = " ·—-"
 
 # One number as Bing prints it in any locale: "52", "1,230", "106.000.000", "1 230".
 _NUMBER = re.compile(r"\d(?:[\d.,\u202f\xa0 ]*\d)?")
@@ -141,11 +138,10 @@ class BingEngine(Engine):
             noise.decompose()
 
         organic = self._organic_results(root, params)
-        query_box = root.css_first("#sb_form_q")
         information = SearchInformation(
             organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=_total_results(first_text(root, ".sb_count")),
-            query_displayed=(query_box.attributes.get("value") if query_box else None) or params.q,
+            query_displayed=input_value(root, "#sb_form_q") or params.q,
         )
         return SerpData(
             search_information=information,
@@ -155,12 +151,13 @@ class BingEngine(Engine):
             pagination=self._pagination(root, params),
         )
 
-    def _absolute(self, href: str) -> str:
-        return urljoin(f"{self.base_url}/", href)
+    def _absolute(self, href: str | None) -> str | None:
+        return absolute_url(self.base_url, href)
 
-    def _target(self, href: str) -> str:
+    def _target(self, href: str | None) -> str | None:
         """The page a result link leads to, with Bing's ``/ck/a`` click tracker unwrapped."""
-        if urlsplit(href).path.endswith("/ck/a"):
+        href = href or ""
+        if url_path(href).endswith("/ck/a"):
             encoded = query_param(href, "u") or ""
             # "a1" marks base64url without padding; other markers are not worth guessing at.
             if encoded.startswith("a1"):
@@ -182,12 +179,15 @@ class BingEngine(Engine):
             if heading is None:
                 continue
             title, href = heading
+            link = self._target(href)
+            if link is None:
+                continue
             snippet, date = _snippet_and_date(item)
             results.append(
                 OrganicResult(
                     position=params.start + len(results) + 1,
                     title=title,
-                    link=self._target(href),
+                    link=link,
                     displayed_link=first_text(item, ".b_attribution cite", "cite") or None,
                     snippet=snippet or None,
                     date=date,
@@ -200,21 +200,8 @@ class BingEngine(Engine):
     def _sitelinks(self, item: LexborNode) -> Sitelinks | None:
         # Deep links: the grid of a site's own pages under its top result, including the ones
         # behind "See more", which are in the page already.
-        expanded: list[Sitelink] = []
-        for entry in item.css(".b_deep li"):
-            anchor = entry.css_first("h3 a[href]") or entry.css_first("a[href]")
-            title = node_text(anchor)
-            if anchor is None or not title:
-                continue
-            snippet = first_text(entry, "p")
-            expanded.append(
-                Sitelink(
-                    title=title,
-                    link=self._target(anchor.attributes.get("href") or ""),
-                    snippet=snippet or None,
-                )
-            )
-        return Sitelinks(expanded=expanded) if expanded else None
+        rows = css_within(item, ".b_deep", "li")
+        return expanded_sitelinks(rows, "p", title="h3 a[href]", resolve=self._target)
 
     def _related_searches(self, root: LexborNode) -> list[RelatedSearch]:
         related: list[RelatedSearch] = []
@@ -242,8 +229,10 @@ class BingEngine(Engine):
         website: str | None = None
         source: KnowledgeGraphSource | None = None
         for anchor in panel.css(".b_iconSet a[href], .infoCardIcons a[href]"):
-            href = self._target(anchor.attributes.get("href") or "")
+            href = self._target(anchor.attributes.get("href"))
             label = node_text(anchor)
+            if href is None:
+                continue
             if source is None and "wikipedia.org" in href:
                 source = KnowledgeGraphSource(name=label or "Wikipedia", link=href)
             elif website is None and _OFFICIAL_SITE.search(label):
@@ -261,17 +250,17 @@ class BingEngine(Engine):
         pager = root.css_first("li.b_pag") or root.css_first(".b_pag") or root.css_first(".sb_pagF")
         if pager is None:
             return None
-        current_text = first_text(pager, ".sb_pagS")
-        current = int(current_text) if current_text.isdigit() else params.page
+        current = parse_int(first_text(pager, ".sb_pagS")) or params.page
         next_anchor = pager.css_first("a.sb_pagN[href]")
         other_pages: dict[str, str] = {}
         for anchor in pager.css("a[href]"):
-            label = node_text(anchor)
-            if label.isdigit() and int(label) != current:
-                other_pages[label] = self._absolute(anchor.attributes.get("href") or "")
+            number = parse_int(node_text(anchor))
+            link = self._absolute(anchor.attributes.get("href"))
+            if number is not None and number != current and link is not None:
+                other_pages[str(number)] = link
         return Pagination(
             current=current,
-            next=self._absolute(next_anchor.attributes.get("href") or "") if next_anchor else None,
+            next=self._absolute(next_anchor.attributes.get("href")) if next_anchor else None,
             other_pages=other_pages or None,
         )
 
@@ -330,11 +319,9 @@ def _snippet_and_date(item: LexborNode) -> tuple[str, str | None]:
                 continue
             date = node_text(node.css_first(".news_dt")) or None
             if date and text.startswith(date):
-                return text[len(date) :].lstrip(_DATE_SEPARATORS), date
-            match = _LEADING_DATE.match(text)
-            if match:
-                return text[match.end() :], match.group("date")
-            return text, None
+                return text[len(date) :].lstrip(_AFTER_DATE), date
+            date, text = split_leading_date(text, *_DATE_SEPARATORS)
+            return text, date
     return "", None
 
 

@@ -14,18 +14,24 @@ falls back to a slider puzzle) or gets a bare "too many requests" page; neither 
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urljoin
-
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
     UpstreamRequest,
+    absolute_url,
     clean,
+    css_any,
+    css_within,
+    expanded_sitelinks,
     first_text,
+    input_value,
+    looks_blocked,
     node_text,
+    parse_int,
     query_param,
+    split_leading_date,
+    split_marked_date,
     with_query,
 )
 from serpgate.errors import BlockedError
@@ -37,7 +43,6 @@ from serpgate.models.response import (
     RelatedSearch,
     SearchInformation,
     SerpData,
-    Sitelink,
     Sitelinks,
 )
 
@@ -56,11 +61,8 @@ _DESCRIPTION = (
     ".video-snippet .content > div",
     ".snippet-content",
 )
-# The date prefix when the markup does not set it apart: "March 3, 2026 - ", "2 days ago - ".
-_DATE_PREFIX = re.compile(
-    r"^(?P<date>[A-Z][a-z]+\.? \d{1,2}, \d{4}"
-    r"|\d+ (?:second|minute|hour|day|week|month|year)s? ago) - "
-)
+# What follows the date Brave opens a description with: "March 3, 2026 - ", "2 days ago - ".
+_DATE_SEPARATOR = "-"
 # Phrases only Brave's challenge and rate-limit pages carry (checked only when no result parsed).
 _BLOCK_MARKERS = (
     "/captcha",
@@ -95,8 +97,7 @@ class BraveEngine(Engine):
         organic = _organic(tree, params.start)
         if not organic:
             _raise_if_blocked(tree, html, params.q)
-        query_box = tree.css_first("input#searchbox") or tree.css_first('input[name="q"]')
-        shown = clean(query_box.attributes.get("value")) if query_box is not None else ""
+        shown = input_value(tree, "input#searchbox", 'input[name="q"]')
         if not shown:
             # The search box is filled by script in a browser; the title carries the query too.
             title = first_text(tree.root, "title") if tree.root is not None else ""
@@ -124,8 +125,8 @@ class BraveEngine(Engine):
         related = []
         for anchor in anchors:
             text = node_text(anchor)
-            if text:
-                link = urljoin(f"{self.base_url}/", anchor.attributes.get("href") or "")
+            link = absolute_url(self.base_url, anchor.attributes.get("href"))
+            if text and link:
                 related.append(RelatedSearch(query=text, link=link))
         return related
 
@@ -134,10 +135,11 @@ class BraveEngine(Engine):
         pages: dict[int, str] = {}
         for anchor in tree.css("#pagination a[href]"):
             href = anchor.attributes.get("href") or ""
-            offset = query_param(href, "offset")
-            number = int(offset) + 1 if offset and offset.isdigit() else 1
-            if number != current:
-                pages.setdefault(number, urljoin(f"{self.base_url}/", href))
+            offset = parse_int(query_param(href, "offset"))
+            number = offset + 1 if offset is not None else 1
+            link = absolute_url(self.base_url, href)
+            if number != current and link is not None:
+                pages.setdefault(number, link)
         return Pagination(
             current=current,
             next=pages.get(current + 1),
@@ -147,13 +149,8 @@ class BraveEngine(Engine):
 
 def _organic(tree: LexborHTMLParser, start: int) -> list[OrganicResult]:
     # Positions run on across pages: the first result of a page is number start + 1.
-    nodes: list[LexborNode] = []
-    for selector in _RESULTS:
-        nodes = tree.css(selector)
-        if nodes:
-            break
     results: list[OrganicResult] = []
-    for node in nodes:
+    for node in css_any(tree, *_RESULTS):
         anchor = _result_anchor(node)
         if anchor is None:
             continue  # ads and partial snippets link through relative redirects
@@ -189,14 +186,10 @@ def _description(node: LexborNode) -> tuple[str, str | None]:
     text = node_text(found)
     date = None
     if found is not None:
-        marked = found.css_first("span.t-secondary")
-        prefix = node_text(marked)
-        if prefix.endswith("-") and text.startswith(prefix):
-            date = prefix.rstrip(" -")
-            text = text[len(prefix) :].strip()
-        elif match := _DATE_PREFIX.match(text):
-            date = match["date"]
-            text = text[match.end() :]
+        marked = node_text(found.css_first("span.t-secondary"))
+        date, text = split_marked_date(text, marked, _DATE_SEPARATOR)
+        if date is None:
+            date, text = split_leading_date(text, _DATE_SEPARATOR)
     if date is None:
         date = _published(node)
     return text, date
@@ -213,20 +206,13 @@ def _published(node: LexborNode) -> str | None:
 
 
 def _sitelinks(node: LexborNode) -> Sitelinks | None:
-    links = []
-    for item in node.css(".result-cluster .snippet"):
-        anchor = item.css_first("a[href]")
-        title = node_text(anchor)
-        if anchor is None or not title:
-            continue
-        links.append(
-            Sitelink(
-                title=title,
-                link=anchor.attributes.get("href") or "",
-                snippet=first_text(item, ".description") or None,
-            )
-        )
-    return Sitelinks(expanded=links) if links else None
+    rows = [
+        item
+        for item in css_within(node, ".result-cluster", ".snippet")
+        # A result of its own (with markup left open around it) is no cluster link.
+        if "data-pos" not in item.attributes and "data-type" not in item.attributes
+    ]
+    return expanded_sitelinks(rows, ".description")
 
 
 def _related_questions(tree: LexborHTMLParser) -> list[RelatedQuestion]:
@@ -252,10 +238,6 @@ def _related_questions(tree: LexborHTMLParser) -> list[RelatedQuestion]:
 
 
 def _raise_if_blocked(tree: LexborHTMLParser, html: str, query: str) -> None:
-    """Tell Brave's challenge apart from an honest empty page (the query is no evidence)."""
-    structural = tree.css_first(
-        'form[action*="captcha"], [class*="captcha"], #captcha, iframe[src*="captcha"]'
-    )
-    haystack = html.lower().replace(query.lower(), "")
-    if structural is not None or any(marker in haystack for marker in _BLOCK_MARKERS):
+    """Tell Brave's challenge apart from an honest empty page."""
+    if looks_blocked(tree, html, query, _BLOCK_MARKERS):
         raise BlockedError("Brave answered a challenge page", retry_after=CHALLENGE_BACKOFF)

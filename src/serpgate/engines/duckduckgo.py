@@ -20,11 +20,20 @@ A client DuckDuckGo distrusts gets HTTP 200 with an "anomaly" page instead: a mo
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from serpgate.engines.base import Engine, UpstreamRequest, first_text, node_text, query_param
+from serpgate.engines.base import (
+    Engine,
+    UpstreamRequest,
+    absolute_url,
+    first_text,
+    input_value,
+    node_text,
+    parse_int,
+    query_param,
+)
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -122,12 +131,10 @@ class DuckDuckGoEngine(Engine):
                     date=_date(node),
                 )
             )
-        query = tree.css_first("input#search_form_input_homepage") or tree.css_first(
-            "input[name=q]"
-        )
+        shown = input_value(tree, "input#search_form_input_homepage", "input[name=q]")
         information = SearchInformation(
             organic_results_state="Results for exact spelling" if organic else "Fully empty",
-            query_displayed=(query.attributes.get("value") or None) if query else None,
+            query_displayed=shown or None,
         )
         next_url = self._next_page(tree, params)
         return SerpData(
@@ -143,7 +150,7 @@ class DuckDuckGoEngine(Engine):
             return target
         if href.startswith("//"):
             return f"https:{href}"
-        return urljoin(f"{self.base_url}/", href) if href.startswith("/") else href
+        return (absolute_url(self.base_url, href) or "") if href.startswith("/") else href
 
     def _next_page(self, tree: LexborHTMLParser, params: SearchParams) -> str | None:
         """The "Next" form as a GET URL; the "Previous" form looks alike but points back."""
@@ -154,11 +161,12 @@ class DuckDuckGoEngine(Engine):
                 if (name := field.attributes.get("name"))
                 and field.attributes.get("type") not in ("submit", "button")
             }
-            offset = fields.get("s", "")
-            if "vqd" not in fields or not offset.isdigit() or int(offset) <= params.start:
+            offset = parse_int(fields.get("s"))
+            if "vqd" not in fields or offset is None or offset <= params.start:
                 continue
-            action = urljoin(f"{self.base_url}/", form.attributes.get("action") or "/html/")
-            return f"{action}?{urlencode(fields)}"
+            action = absolute_url(self.base_url, form.attributes.get("action") or "/html/")
+            if action is not None:
+                return f"{action}?{urlencode(fields)}"
         return None
 
 

@@ -26,12 +26,22 @@ import html as htmllib
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote, urlencode, urljoin
+from urllib.parse import unquote, urlencode
 
 import orjson
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from serpgate.engines.base import Engine, UpstreamRequest, clean, first_text, node_text
+from serpgate.engines.base import (
+    Engine,
+    UpstreamRequest,
+    absolute_url,
+    clean,
+    first_text,
+    input_value,
+    node_text,
+    parse_int,
+    split_leading_date,
+)
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -66,10 +76,8 @@ _TOKEN = re.compile(
 )
 _SINGLE_QUOTED_ESCAPE = re.compile(r"""\\(.)|\"""", re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
-_DATE_PREFIX = re.compile(
-    r"^(\d{1,2} \w{3,9}\.? \d{4}|\w{3,9}\.? \d{1,2}, \d{4}"
-    r"|\d+ (?:second|minute|hour|day|week|month|year)s? ago) \.\.\. ?"
-)
+# What follows the date Google's description opens with: "14 Oct 2023 ... text".
+_DATE_SEPARATOR = "..."
 
 
 class StartpageEngine(Engine):
@@ -112,7 +120,7 @@ class StartpageEngine(Engine):
             if not organic and _is_blocked(tree, html):
                 raise BlockedError("startpage answered its CAPTCHA page", _BLOCK_REST)
             pagination = self._pagination_from_forms(tree, params)
-            query_displayed = _query_displayed(tree)
+            query_displayed = input_value(tree, "input#q, input[name=query]")
         information = SearchInformation(
             organic_results_state="Results for exact spelling" if organic else "Fully empty",
             query_displayed=query_displayed or None,
@@ -130,9 +138,12 @@ class StartpageEngine(Engine):
         following: str | None = None
         others: dict[str, str] = {}
         for page in pages:
-            if not isinstance(page.get("url"), str) or page.get("selected"):
+            href = page.get("url")
+            if not isinstance(href, str) or page.get("selected"):
                 continue
-            url = urljoin(f"{self.base_url}/", page["url"])
+            url = absolute_url(self.base_url, href)
+            if url is None:
+                continue
             number = _number(page.get("number"))
             if not page.get("nextPrev"):
                 others[str(number)] = url
@@ -152,13 +163,13 @@ class StartpageEngine(Engine):
                 for field in form.css("input")
                 if (name := field.attributes.get("name"))
             }
-            number = fields.get("page", "")
-            if not number.isdigit():
+            number = parse_int(fields.get("page"))
+            action = absolute_url(self.base_url, form.attributes.get("action") or "/sp/search")
+            if number is None or action is None:
                 continue
-            action = urljoin(f"{self.base_url}/", form.attributes.get("action") or "/sp/search")
-            pages.setdefault(int(number), f"{action}?{urlencode(fields)}")
+            pages.setdefault(number, f"{action}?{urlencode(fields)}")
             if (form.attributes.get("aria-label") or "").startswith("current"):
-                current = int(number)
+                current = number
         if not pages:
             return None
         others = {str(n): url for n, url in sorted(pages.items()) if n != current}
@@ -180,7 +191,7 @@ def _organic_from_props(presenter: dict[str, Any], offset: int) -> Iterator[Orga
             link = item.get("clickUrl") or item.get("url")
             if not title or not isinstance(link, str) or not link:
                 continue
-            date, snippet = _split_date(_plain(item.get("description")))
+            date, snippet = split_leading_date(_plain(item.get("description")), _DATE_SEPARATOR)
             position += 1
             yield OrganicResult(
                 position=position,
@@ -215,7 +226,8 @@ def _organic_from_markup(tree: LexborHTMLParser, offset: int) -> Iterator[Organi
         title = first_text(anchor, "h2", "h3") or node_text(anchor)
         if not title or not link.startswith("http"):
             continue
-        date, snippet = _split_date(first_text(node, "p.description", "p.w-gl__description"))
+        description = first_text(node, "p.description", "p.w-gl__description")
+        date, snippet = split_leading_date(description, _DATE_SEPARATOR)
         position += 1
         yield OrganicResult(
             position=position,
@@ -231,13 +243,6 @@ def _organic_from_markup(tree: LexborHTMLParser, offset: int) -> Iterator[Organi
 def _displayed_link(node: LexborNode) -> str | None:
     # The display link holds the plain URL and a breadcrumb version for narrow screens.
     return first_text(node, "a.wgl-display-url .default-link-text", "a.w-gl__result-url") or None
-
-
-def _split_date(description: str) -> tuple[str | None, str]:
-    match = _DATE_PREFIX.match(description)
-    if match is None:
-        return None, description
-    return match.group(1), description[match.end() :]
 
 
 def _plain(value: object) -> str:
@@ -258,12 +263,7 @@ def _get(data: object, *keys: str) -> object:
 def _number(value: object) -> int:
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() else 0
-
-
-def _query_displayed(tree: LexborHTMLParser) -> str:
-    field = tree.css_first("input#q, input[name=query]")
-    return clean(field.attributes.get("value")) if field is not None else ""
+    return (parse_int(value) or 0) if isinstance(value, str) else 0
 
 
 def _is_blocked(tree: LexborHTMLParser, html: str) -> bool:

@@ -15,18 +15,27 @@ and now and then a CAPTCHA; none of them holds results.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlencode, urljoin
+from urllib.parse import unquote, urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
     UpstreamRequest,
+    absolute_url,
     clean,
+    css_any,
+    css_within,
+    expanded_sitelinks,
     first_text,
+    input_value,
+    looks_blocked,
     node_text,
     parse_count,
+    parse_int,
     query_param,
+    split_leading_date,
+    split_marked_date,
     with_query,
 )
 from serpgate.errors import BlockedError
@@ -38,7 +47,6 @@ from serpgate.models.response import (
     RelatedSearch,
     SearchInformation,
     SerpData,
-    Sitelink,
     Sitelinks,
 )
 
@@ -49,11 +57,8 @@ RATE_LIMIT_BACKOFF = 600.0
 _RESULTS = ("div.algo-sr", "#web div.algo", "div.algo")
 # A breadcrumb, not a site name: "https://www.w3schools.com › Js", "www.example.com/path".
 _BREADCRUMB = re.compile(r"^(?:https?://)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?(?:\s›.*)?$")
-# The date prefix when the markup does not set it apart: "Mar 13, 2026 · ", "2 days ago · ".
-_DATE_PREFIX = re.compile(
-    r"^(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}"
-    r"|\d+ (?:second|minute|hour|day|week|month|year)s? ago) · "
-)
+# What follows the date Yahoo opens a snippet with: "Mar 13, 2026 · ", "2 days ago · ".
+_DATE_SEPARATOR = "·"
 # Yahoo tells the two Chinese scripts apart; every other language is its bare code.
 _CHINESE = {
     "zh": "zh_chs",
@@ -96,8 +101,7 @@ class YahooEngine(Engine):
         organic = _organic(tree, params.start)
         if not organic:
             _raise_if_blocked(tree, html, params.q)
-        query_box = tree.css_first("input#yschsp") or tree.css_first('input[name="p"]')
-        shown = clean(query_box.attributes.get("value")) if query_box is not None else ""
+        shown = input_value(tree, "input#yschsp", 'input[name="p"]')
         information = SearchInformation(
             organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=_total(tree),
@@ -118,29 +122,31 @@ class YahooEngine(Engine):
             href = anchor.attributes.get("href") or ""
             # The label is cut short ("javascript tutorial... for geeks"); the link is not.
             query = clean(query_param(href, "p")) or node_text(anchor)
-            if query and query not in seen:
-                seen[query] = RelatedSearch(query=query, link=self._absolute(href))
+            link = self._absolute(href)
+            if query and link and query not in seen:
+                seen[query] = RelatedSearch(query=query, link=link)
         return list(seen.values())
 
     def _pagination(self, tree: LexborHTMLParser, current: int) -> Pagination | None:
         box = tree.css_first(".compPagination")
         if box is None:
             return None
-        shown = node_text(box.css_first(".pages strong"))
+        shown = parse_int(node_text(box.css_first(".pages strong")))
         pages = {
-            label: self._absolute(anchor.attributes.get("href") or "")
+            str(number): link
             for anchor in box.css(".pages a[href]")
-            if (label := node_text(anchor)).isdigit()
+            if (number := parse_int(node_text(anchor))) is not None
+            and (link := self._absolute(anchor.attributes.get("href")))
         }
         next_anchor = box.css_first("a.next[href]")
         return Pagination(
-            current=int(shown) if shown.isdigit() else current,
-            next=self._absolute(next_anchor.attributes.get("href") or "") if next_anchor else None,
+            current=shown if shown is not None else current,
+            next=self._absolute(next_anchor.attributes.get("href")) if next_anchor else None,
             other_pages=pages or None,
         )
 
-    def _absolute(self, href: str) -> str:
-        return urljoin(f"{self.base_url}/", href)
+    def _absolute(self, href: str | None) -> str | None:
+        return absolute_url(self.base_url, href)
 
 
 def unwrap(href: str) -> str:
@@ -158,13 +164,8 @@ def unwrap(href: str) -> str:
 
 def _organic(tree: LexborHTMLParser, start: int) -> list[OrganicResult]:
     # Positions run on across pages: the first result of a page is number start + 1.
-    nodes: list[LexborNode] = []
-    for selector in _RESULTS:
-        nodes = tree.css(selector)
-        if nodes:
-            break
     results: list[OrganicResult] = []
-    for node in nodes:
+    for node in css_any(tree, *_RESULTS):
         anchor = (
             node.css_first(".compTitle a[href]")
             or node.css_first("h3 a[href]")
@@ -212,7 +213,7 @@ def _title(node: LexborNode, anchor: LexborNode) -> str:
 def _displayed_link(node: LexborNode) -> str | None:
     # The breadcrumb shares its element with the site name ("W3School" + "https://…"), so only
     # the element's own text is read.
-    for candidate in node.css(".compTitle span, .compTitle cite"):
+    for candidate in css_within(node, ".compTitle", "span, cite"):
         text = clean(candidate.text(deep=False))
         if _BREADCRUMB.match(text):
             return text
@@ -225,29 +226,14 @@ def _snippet(node: LexborNode) -> tuple[str, str | None]:
     text = node_text(found)
     if found is None:
         return "", None
-    prefix = node_text(found.css_first(".fc-smoke"))
-    if prefix.endswith("·") and text.startswith(prefix):
-        return text[len(prefix) :].strip(), prefix.rstrip(" ·")
-    if match := _DATE_PREFIX.match(text):
-        return text[match.end() :], match["date"]
-    return text, None
+    date, text = split_marked_date(text, node_text(found.css_first(".fc-smoke")), _DATE_SEPARATOR)
+    if date is None:
+        date, text = split_leading_date(text, _DATE_SEPARATOR)
+    return text, date
 
 
 def _sitelinks(node: LexborNode) -> Sitelinks | None:
-    links = []
-    for item in node.css(".compList li"):
-        anchor = item.css_first("a[href]")
-        title = node_text(anchor)
-        if anchor is None or not title:
-            continue
-        links.append(
-            Sitelink(
-                title=title,
-                link=unwrap(anchor.attributes.get("href") or ""),
-                snippet=first_text(item, "p") or None,
-            )
-        )
-    return Sitelinks(expanded=links) if links else None
+    return expanded_sitelinks(css_within(node, ".compList", "li"), "p", resolve=unwrap)
 
 
 def _related_questions(tree: LexborHTMLParser) -> list[RelatedQuestion]:
@@ -278,16 +264,12 @@ def _total(tree: LexborHTMLParser) -> int | None:
 
 
 def _raise_if_blocked(tree: LexborHTMLParser, html: str, query: str) -> None:
-    """Tell Yahoo's refusals apart from an honest empty page (the query is no evidence)."""
+    """Tell Yahoo's refusals apart from an honest empty page."""
     consent = tree.css_first(
         '#consent-page, form.consent-form, form[action*="collectConsent"], '
         'form[action*="consent.yahoo.com"], button[name="agree"]'
     )
     if consent is not None:
         raise BlockedError("Yahoo answered its consent wall")
-    captcha = tree.css_first(
-        '[class*="captcha"], #captcha, iframe[src*="captcha"], form[action*="captcha"]'
-    )
-    haystack = html.lower().replace(query.lower(), "")
-    if captcha is not None or any(marker in haystack for marker in _BLOCK_MARKERS):
+    if looks_blocked(tree, html, query, _BLOCK_MARKERS):
         raise BlockedError("Yahoo refused the request", retry_after=RATE_LIMIT_BACKOFF)

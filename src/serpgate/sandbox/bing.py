@@ -16,7 +16,7 @@ from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from serpgate.sandbox.corpus import Document, ResultPage
-from serpgate.sandbox.emulator import Emulator, PageRequest, esc
+from serpgate.sandbox.emulator import Emulator, PageRequest, esc, query_int, query_text
 
 # Bing caps ``count`` at 50; the corpus can serve what SearchParams allows.
 _MAX_COUNT = 100
@@ -26,16 +26,14 @@ class BingEmulator(Emulator):
     engine: ClassVar[str] = "bing"
 
     def page_request(self, query: Mapping[str, str]) -> PageRequest | None:
-        text = " ".join(query.get("q", "").split())
+        text = query_text(query, "q")
         if not text:
             return None
-        num = min(max(_int(query.get("count"), 10), 1), _MAX_COUNT)
-        first = max(_int(query.get("first"), 1), 1)
-        return PageRequest(query=text, page=(first - 1) // num + 1, num=num)
+        num = min(max(query_int(query, "count", 10), 1), _MAX_COUNT)
+        return PageRequest.at_offset(text, query_int(query, "first", 1) - 1, num)
 
     def render(self, page: ResultPage, base: str) -> str:
-        # A ResultPage does not carry its page size, but the corpus fills every page it serves.
-        num = len(page.documents) or 10
+        num = page.num
         if page.documents:
             results = "".join(_result(doc) for doc in page.documents)
         else:
@@ -71,13 +69,6 @@ class BingEmulator(Emulator):
             '<div class="checkbox"><div id="turnstile-widget"></div></div></div>'
             "</body></html>"
         )
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
 
 
 def _header(base: str, query: str) -> str:

@@ -15,18 +15,17 @@ from typing import ClassVar
 from urllib.parse import quote, urlsplit
 
 from serpgate.sandbox.corpus import Document, ResultPage
-from serpgate.sandbox.emulator import Emulator, PageRequest, esc
+from serpgate.sandbox.emulator import Emulator, PageRequest, esc, query_int, query_text
 
 
 class BraveEmulator(Emulator):
     engine: ClassVar[str] = "brave"
 
     def page_request(self, query: Mapping[str, str]) -> PageRequest | None:
-        text = " ".join(query.get("q", "").split())
+        text = query_text(query, "q")
         if not text:
             return None
-        offset = query.get("offset", "0")
-        return PageRequest(query=text, page=int(offset) + 1 if offset.isdigit() else 1)
+        return PageRequest(query=text, page=max(query_int(query, "offset", 0), 0) + 1)
 
     def render(self, page: ResultPage, base: str) -> str:
         if page.documents:

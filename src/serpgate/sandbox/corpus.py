@@ -8,6 +8,7 @@ of the query, the page and the corpus seed.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import random
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ _WORDS = (
 _TLDS = ("com", "org", "net", "io", "dev", "co.uk", "de")
 _SITES = ("www", "blog", "docs", "shop", "news", "wiki")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# How a document's date is written: "Mar 5, 2019", as most engines print it.
+DATE_FORMAT = "%b %d, %Y"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +36,23 @@ class Document:
     snippet: str
     date: str | None
 
+    @property
+    def day(self) -> datetime.date | None:
+        """The date as a day, for engines that print it another way."""
+        return datetime.datetime.strptime(self.date, DATE_FORMAT).date() if self.date else None
+
 
 @dataclass(frozen=True, slots=True)
 class ResultPage:
-    """What a sandbox engine shows for one query and page."""
+    """What a sandbox engine shows for one query and page.
+
+    ``num`` is the page size asked for: the number of documents on every page but those past the
+    query's last (which hold none), and what the page's links to other pages carry.
+    """
 
     query: str
     page: int
+    num: int
     documents: tuple[Document, ...]
     total_results: int
     related_searches: tuple[str, ...]
@@ -82,6 +95,7 @@ def _page(seed: int, pages_per_query: int, query: str, page: int, num: int) -> R
     return ResultPage(
         query=query,
         page=page,
+        num=num,
         documents=docs,
         total_results=_rng(seed, "total", query).randrange(1_000, 90_000_000),
         related_searches=related,

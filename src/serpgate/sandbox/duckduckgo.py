@@ -10,13 +10,18 @@ modal with its image puzzle.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from urllib.parse import quote
 
 from serpgate.sandbox.corpus import Document, ResultPage
-from serpgate.sandbox.emulator import Emulator, PageRequest, esc
+from serpgate.sandbox.emulator import (
+    Emulator,
+    PageRequest,
+    esc,
+    highlight,
+    query_int,
+    query_text,
+)
 
 PER_PAGE = 10
 
@@ -106,12 +111,10 @@ class DuckDuckGoEmulator(Emulator):
     paths = ("/html/", "/html")
 
     def page_request(self, query: Mapping[str, str]) -> PageRequest | None:
-        q = " ".join(query.get("q", "").split())
+        q = query_text(query, "q")
         if not q:
             return None
-        offset = query.get("s", "0")
-        start = int(offset) if offset.isdigit() else 0
-        return PageRequest(query=q, page=start // PER_PAGE + 1, num=PER_PAGE)
+        return PageRequest.at_offset(q, query_int(query, "s", 0), PER_PAGE)
 
     def render(self, page: ResultPage, base: str) -> str:
         query = esc(page.query)
@@ -132,11 +135,11 @@ class DuckDuckGoEmulator(Emulator):
                 '  <div class="result results_links results_links_deep result--no-result">\n'
                 '    <div class="no-results">No results.</div>\n  </div>\n'
             )
-        offset = (page.page - 1) * PER_PAGE
+        offset = (page.page - 1) * page.num
         if page.page > 1:
-            parts.append(_nav_form(page, base, "Previous", offset - PER_PAGE))
+            parts.append(_nav_form(page, base, "Previous", offset - page.num))
         if page.has_next:
-            parts.append(_nav_form(page, base, "Next", offset + PER_PAGE))
+            parts.append(_nav_form(page, base, "Next", offset + page.num))
         parts.append("  </div>\n  </div>\n</body>\n</html>\n")
         return "".join(parts)
 
@@ -148,29 +151,16 @@ def _result(doc: Document, query: str) -> str:
     target = quote(doc.url, safe="")
     rut = hashlib.sha256(doc.url.encode()).hexdigest()
     host = doc.url.split("/")[2]
-    date = f"<span>&nbsp; &nbsp; {_iso_day(doc.date)}T00:00:00.0000000</span>" if doc.date else ""
+    day = doc.day
+    date = f"<span>&nbsp; &nbsp; {day.isoformat()}T00:00:00.0000000</span>" if day else ""
     return _RESULT.format(
         href=esc(f"//duckduckgo.com/l/?uddg={target}&rut={rut}"),
         title=esc(doc.title),
         host=esc(host),
         displayed=esc(doc.url.removeprefix("https://")),
         date=date,
-        snippet=_highlight(doc.snippet, query),
+        snippet=highlight(doc.snippet, query),
     )
-
-
-def _highlight(text: str, query: str) -> str:
-    """``text`` escaped, with the query's words in bold as DuckDuckGo shows them."""
-    words = "|".join(re.escape(word) for word in query.split())
-    pieces, last = [], 0
-    for match in re.finditer(rf"\b(?:{words})\b", text, re.IGNORECASE):
-        pieces += [esc(text[last : match.start()]), f"<b>{esc(match.group(0))}</b>"]
-        last = match.end()
-    return "".join([*pieces, esc(text[last:])])
-
-
-def _iso_day(date: str) -> str:
-    return datetime.strptime(date, "%b %d, %Y").date().isoformat()
 
 
 def _nav_form(page: ResultPage, base: str, label: str, offset: int) -> str:

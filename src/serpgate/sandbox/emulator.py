@@ -7,6 +7,7 @@ holds no state: the sandbox server owns counting and fault injection, so every e
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,12 @@ class PageRequest:
     query: str
     page: int = 1
     num: int = 10
+
+    @classmethod
+    def at_offset(cls, query: str, offset: int, num: int) -> PageRequest:
+        """The page of ``num`` results that holds result ``offset + 1``, for engines that page
+        by result rank rather than by page number; a negative offset is the first page."""
+        return cls(query=query, page=max(offset, 0) // num + 1, num=num)
 
 
 class Emulator(ABC):
@@ -48,3 +55,35 @@ class Emulator(ABC):
 def esc(text: str) -> str:
     """HTML-escape text for element content and attribute values."""
     return escape(text, quote=True)
+
+
+def query_text(query: Mapping[str, str], *names: str) -> str:
+    """The search terms in the first of ``names`` the query string fills, spaces collapsed."""
+    return " ".join(next((query[name] for name in names if query.get(name)), "").split())
+
+
+def query_int(query: Mapping[str, str], name: str, default: int) -> int:
+    """An integer parameter of the query string; ``default`` when absent or not a number."""
+    try:
+        return int(query[name]) if name in query else default
+    except ValueError:  # "ten", "²", or more digits than int() converts
+        return default
+
+
+def pager_numbers(page: ResultPage, shown: int) -> range:
+    """The page numbers a pager lists: at most ``shown``, ending with the next page (this one
+    on the last page), as numbered pagers do; never every page up to a far one asked for."""
+    last = page.page + 1 if page.has_next else page.page
+    return range(max(1, last - shown + 1), last + 1)
+
+
+def highlight(text: str, query: str) -> str:
+    """``text`` escaped, with the query's words in bold as result snippets show them."""
+    words = "|".join(re.escape(word) for word in query.split())
+    if not words:
+        return esc(text)
+    pieces, last = [], 0
+    for match in re.finditer(rf"\b(?:{words})\b", text, re.IGNORECASE):
+        pieces += [esc(text[last : match.start()]), f"<b>{esc(match.group(0))}</b>"]
+        last = match.end()
+    return "".join([*pieces, esc(text[last:])])

@@ -18,10 +18,19 @@ from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from serpgate.sandbox.corpus import Document, ResultPage
-from serpgate.sandbox.emulator import Emulator, PageRequest, esc
+from serpgate.sandbox.emulator import (
+    Emulator,
+    PageRequest,
+    esc,
+    pager_numbers,
+    query_int,
+    query_text,
+)
 
 _DEFAULT_NUM = 10
 _MAX_NUM = 100
+# How many page numbers Google's pager lists.
+_PAGER_SIZE = 10
 # Where Google puts "People also ask" among the first results.
 _QUESTIONS_AFTER = 3
 
@@ -30,16 +39,14 @@ class GoogleEmulator(Emulator):
     engine: ClassVar[str] = "google"
 
     def page_request(self, query: Mapping[str, str]) -> PageRequest | None:
-        text = " ".join(query.get("q", "").split())
+        text = query_text(query, "q")
         if not text:
             return None
-        num = min(max(_int(query.get("num"), _DEFAULT_NUM), 1), _MAX_NUM)
-        start = max(_int(query.get("start"), 0), 0)
-        return PageRequest(query=text, page=start // num + 1, num=num)
+        num = min(max(query_int(query, "num", _DEFAULT_NUM), 1), _MAX_NUM)
+        return PageRequest.at_offset(text, query_int(query, "start", 0), num)
 
     def render(self, page: ResultPage, base: str) -> str:
-        # A ResultPage does not carry its page size, but the corpus fills every page it serves.
-        num = len(page.documents) or _DEFAULT_NUM
+        num = page.num
         blocks = [_result(doc, index) for index, doc in enumerate(page.documents)]
         if page.documents and page.related_questions:
             blocks.insert(min(_QUESTIONS_AFTER, len(blocks)), _questions(page))
@@ -90,13 +97,6 @@ class GoogleEmulator(Emulator):
             "IP address: 127.0.0.1<br>URL: https://www.google.com/search<br></div></div>"
             "</body></html>"
         )
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
 
 
 def _hveid(*parts: object) -> str:
@@ -209,8 +209,7 @@ def _pager(page: ResultPage, base: str, num: int) -> str:
             f'<td class="d6cvqb BBwThe"><a id="pnprev" href="{previous}">'
             '<span class="SJajHc"></span><span>Previous</span></a></td>'
         )
-    last = page.page + 1 if page.has_next else page.page
-    for number in range(1, last + 1):
+    for number in pager_numbers(page, _PAGER_SIZE):
         if number == page.page:
             cells.append(f'<td class="YyVfkd NKTSme"><span class="SJajHc"></span>{number}</td>')
             continue

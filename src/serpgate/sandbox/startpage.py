@@ -11,17 +11,25 @@ feedback form that Startpage redirects distrusted clients to.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 
 from serpgate.sandbox.corpus import Document, ResultPage
-from serpgate.sandbox.emulator import Emulator, PageRequest, esc
+from serpgate.sandbox.emulator import (
+    Emulator,
+    PageRequest,
+    esc,
+    highlight,
+    pager_numbers,
+    query_int,
+    query_text,
+)
 
 PER_PAGE = 10
+# How many page numbers Startpage's pager lists.
+_PAGER_SIZE = 10
 
 _RESULT = """
 <div class="result css-o7i03b">
@@ -88,17 +96,16 @@ class StartpageEmulator(Emulator):
     paths = ("/sp/search", "/serp")
 
     def page_request(self, query: Mapping[str, str]) -> PageRequest | None:
-        q = " ".join((query.get("query") or query.get("q") or "").split())
+        q = query_text(query, "query", "q")
         if not q:
             return None
-        page = query.get("page", "1")
-        return PageRequest(query=q, page=max(int(page), 1) if page.isdigit() else 1, num=PER_PAGE)
+        return PageRequest(query=q, page=max(query_int(query, "page", 1), 1), num=PER_PAGE)
 
     def render(self, page: ResultPage, base: str) -> str:
         sc = hashlib.sha256(page.query.encode()).hexdigest()[:14]
         query = esc(page.query)
         cards = "".join(_card(doc, page.query) for doc in page.documents)
-        numbers = range(1, page.page + (2 if page.has_next else 1))
+        numbers = pager_numbers(page, _PAGER_SIZE)
         forms = "".join(
             _PAGE_FORM.format(
                 base=base,
@@ -166,7 +173,7 @@ def _props(page: ResultPage, base: str, sc: str, numbers: range) -> dict[str, ob
             "siteLinks": [],
             "siteTitleData": _site(doc.url),
             "sourceIndex": index,
-            "title": _highlight(doc.title, page.query),
+            "title": highlight(doc.title, page.query),
         }
         for index, doc in enumerate(page.documents)
     ]
@@ -197,11 +204,9 @@ def _props(page: ResultPage, base: str, sc: str, numbers: range) -> dict[str, ob
 
 def _description(doc: Document, query: str) -> str:
     """The snippet as Google words it, led by the day in Startpage's "world" format."""
-    snippet = _highlight(doc.snippet, query)
-    if not doc.date:
-        return snippet
-    day = datetime.strptime(doc.date, "%b %d, %Y")
-    return f"{day.day} {day:%b %Y} <b>...</b> {snippet}"
+    snippet = highlight(doc.snippet, query)
+    day = doc.day
+    return f"{day.day} {day:%b %Y} <b>...</b> {snippet}" if day else snippet
 
 
 def _site(url: str) -> str:
@@ -217,13 +222,3 @@ def _crumbs(url: str) -> str:
         if step
     ]
     return "".join(crumbs)
-
-
-def _highlight(text: str, query: str) -> str:
-    """``text`` escaped, with the query's words in bold as Startpage shows them."""
-    words = "|".join(re.escape(word) for word in query.split())
-    pieces, last = [], 0
-    for match in re.finditer(rf"\b(?:{words})\b", text, re.IGNORECASE):
-        pieces += [esc(text[last : match.start()]), f"<b>{esc(match.group(0))}</b>"]
-        last = match.end()
-    return "".join([*pieces, esc(text[last:])])

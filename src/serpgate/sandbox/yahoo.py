@@ -15,22 +15,31 @@ from typing import ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from serpgate.sandbox.corpus import Document, ResultPage
-from serpgate.sandbox.emulator import Emulator, PageRequest, esc
+from serpgate.sandbox.emulator import (
+    Emulator,
+    PageRequest,
+    esc,
+    pager_numbers,
+    query_int,
+    query_text,
+)
 
 _DEFAULT_PAGE_SIZE = 7  # what Yahoo shows when the URL does not say
 _MAX_PAGE_SIZE = 100
+# How many page numbers Yahoo's pager lists.
+_PAGER_SIZE = 5
 
 
 class YahooEmulator(Emulator):
     engine: ClassVar[str] = "yahoo"
 
     def page_request(self, query: Mapping[str, str]) -> PageRequest | None:
-        text = " ".join(query.get("p", "").split())
+        text = query_text(query, "p")
         if not text:
             return None
-        first = _positive(query.get("b"), 1)
-        size = min(_positive(query.get("pz"), _DEFAULT_PAGE_SIZE), _MAX_PAGE_SIZE)
-        return PageRequest(query=text, page=(first - 1) // size + 1, num=size)
+        size = query_int(query, "pz", _DEFAULT_PAGE_SIZE)
+        size = min(size, _MAX_PAGE_SIZE) if size > 0 else _DEFAULT_PAGE_SIZE
+        return PageRequest.at_offset(text, query_int(query, "b", 1) - 1, size)
 
     def render(self, page: ResultPage, base: str) -> str:
         items = [_result(doc) for doc in page.documents]
@@ -38,7 +47,7 @@ class YahooEmulator(Emulator):
             items.insert(min(3, len(items)), _people_also_ask(page))
         if items:
             main = "".join(f"<li>{item}</li>" for item in items)
-            after = _also_try(page, base) + _pagination(page, base, len(page.documents))
+            after = _also_try(page, base) + _pagination(page, base)
         else:
             main = (
                 '<li class="first last"><div class="dd zrp"><p>We did not find results for:'
@@ -63,10 +72,6 @@ class YahooEmulator(Emulator):
             '<div id="content"><p>Sorry, Unable to process request at this time -- error 999.</p>'
             "</div></body></html>"
         )
-
-
-def _positive(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and int(value) > 0 else default
 
 
 def _tracked(url: str) -> str:
@@ -138,13 +143,14 @@ def _also_try(page: ResultPage, base: str) -> str:
     )
 
 
-def _pagination(page: ResultPage, base: str, size: int) -> str:
+def _pagination(page: ResultPage, base: str) -> str:
+    size = page.num
+
     def link(number: int) -> str:
         return _search_link(base, page.query, b=(number - 1) * size + 1, pz=size, bct=0)
 
-    last = page.page + 1 if page.has_next else page.page
     numbers = []
-    for number in range(max(1, last - 4), last + 1):
+    for number in pager_numbers(page, _PAGER_SIZE):
         if number == page.page:
             numbers.append(f"<strong>{number}</strong>")
         else:

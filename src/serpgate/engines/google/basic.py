@@ -9,13 +9,11 @@ the next page a "Next >" link in the footer. There are no result statistics on t
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from serpgate.engines.base import node_text
+from serpgate.engines.base import node_text, query_param, url_path
 from serpgate.engines.google.features import related_query
-from serpgate.engines.google.links import Links, enclosing_anchor, query_value
+from serpgate.engines.google.links import Links, enclosing_anchor
 from serpgate.engines.google.navigation import pagination, search_information
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -156,12 +154,12 @@ def _related(card: LexborNode, links: Links) -> list[RelatedSearch]:
     found: list[RelatedSearch] = []
     for anchor in card.css("a[href]"):
         link = links.absolute(anchor.attributes.get("href"))
-        if link is None or not urlsplit(link).path.endswith("/search"):
+        if link is None or not url_path(link).endswith("/search"):
             continue
         # The tab bar (Images, News, …) and the tools link to /search too, with a vertical.
-        if any(query_value(link, name) is not None for name in _VERTICAL_PARAMS):
+        if any(query_param(link, name) is not None for name in _VERTICAL_PARAMS):
             continue
-        query = related_query(node_text(anchor), query_value(link, "q"))
+        query = related_query(node_text(anchor), query_param(link, "q"))
         if query:
             found.append(RelatedSearch(query=query, link=link))
     return found

@@ -21,12 +21,11 @@ names of the captured years as fallbacks:
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from serpgate.engines.base import node_text
-from serpgate.engines.google.links import Links, enclosing_anchor, query_value
+from serpgate.engines.base import node_text, parse_int, query_param, url_path
+from serpgate.engines.google.links import Links, enclosing_anchor
 from serpgate.models.response import (
     Ad,
     LocalPlace,
@@ -42,6 +41,8 @@ _AD_DESCRIPTION = (".Va3FIb", ".p4wth", ".MUxGbd.yDYNvb", "[data-sncf]", ".yDYNv
 _PLACE_SEPARATOR = re.compile(r"\s*[·⋅]\s*")
 _RATING = re.compile(r"^(\d[.,]\d)")
 _REVIEWS = re.compile(r"\(([\d.,\s\u202f]+)([KkMm]?)\)")
+# An abbreviated count, "1.2" or "12" of "(1.2K)"; anything else in the parentheses is no count.
+_SCALED = re.compile(r"\d{1,4}(?:[.,]\d{1,3})?")
 _PRICE = re.compile(r"^[$€£¥₹]+(?:\s*[-–]\s*[$€£¥₹]*\d+)?$|^[$€£¥₹]?\d+\s*[-–]\s*[$€£¥₹]?\d+")
 _HOURS = re.compile(r"^(open|closed|opens|closes|hours|24 hours)\b", re.IGNORECASE)
 
@@ -142,8 +143,9 @@ def _reviews(line: str) -> int | None:
     number = re.sub(r"[\s\u202f]", "", match.group(1))
     scale = {"k": 1_000, "m": 1_000_000}.get(match.group(2).lower(), 1)
     if scale == 1:
-        digits = re.sub(r"\D", "", number)
-        return int(digits) if digits else None
+        return parse_int(re.sub(r"\D", "", number))
+    if not _SCALED.fullmatch(number):
+        return None
     return round(float(number.replace(",", ".")) * scale)
 
 
@@ -223,11 +225,11 @@ def related_searches(tree: LexborHTMLParser, links: Links) -> list[RelatedSearch
         link = links.absolute(anchor.attributes.get("href"))
         if link is None or anchor.attributes.get("role") == "button":
             continue
-        if not urlsplit(link).path.endswith("/search"):
+        if not url_path(link).endswith("/search"):
             continue
-        if query_value(link, "start") is not None or query_value(link, "tbm") is not None:
+        if query_param(link, "start") is not None or query_param(link, "tbm") is not None:
             continue
-        query = related_query(node_text(anchor), query_value(link, "q"))
+        query = related_query(node_text(anchor), query_param(link, "q"))
         if not query or query in seen:
             continue
         seen.add(query)

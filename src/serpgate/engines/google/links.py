@@ -10,10 +10,11 @@ URL, or ``www.<google_domain>``, so that a sandbox's pages keep pointing at the 
 
 from __future__ import annotations
 
-import re
-from urllib.parse import unquote_plus, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
+
+from serpgate.engines.base import absolute_url, query_param
 
 _REDIRECT_PATHS = ("/url", "/interstitial")
 
@@ -22,35 +23,26 @@ class Links:
     """Resolves hrefs found on one page fetched from ``origin`` (scheme, host and mount path)."""
 
     def __init__(self, origin: str) -> None:
-        # A trailing slash makes urljoin keep a mount path such as the sandbox's ``/google``.
+        # A trailing slash makes relative hrefs keep a mount path such as the sandbox's ``/google``.
         self.origin = origin.rstrip("/") + "/"
-        parts = urlsplit(self.origin)
-        self._host = parts.netloc
-        self._root = f"{parts.scheme}://{parts.netloc}"
+        self._host = urlsplit(self.origin).netloc
 
     def absolute(self, href: str | None) -> str | None:
-        """``href`` as an absolute URL, or None for empty, fragment-only and script links."""
-        if not href:
-            return None
-        href = href.strip()
-        if not href or href.startswith(("#", "javascript:")):
-            return None
-        if href.startswith(("https://", "http://")):
-            return href
-        # Root-relative hrefs are most of a page's own links; joining them by hand saves
-        # urljoin's full parse of every one.
-        if href.startswith("/") and not href.startswith("//"):
-            return self._root + href
-        return urljoin(self.origin, href)
+        """``href`` as an absolute URL, or None for empty, fragment-only, script and malformed
+        links."""
+        return absolute_url(self.origin, href)
 
     def target(self, href: str | None) -> str | None:
         """Where a result link leads: Google's click redirects unwrapped, the rest absolute."""
         url = self.absolute(href)
         if url is None or not any(f"{path}?" in url for path in _REDIRECT_PATHS):
             return url
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an invalid host such as "http://[", so not Google's
+            return url
         if parts.path in _REDIRECT_PATHS and self._is_google(href or "", parts.netloc):
-            wrapped = query_value(url, "q") or query_value(url, "url")
+            wrapped = query_param(url, "q") or query_param(url, "url")
             if wrapped and wrapped.startswith(("http://", "https://")):
                 return wrapped
         return url
@@ -65,13 +57,3 @@ def enclosing_anchor(node: LexborNode | None) -> LexborNode | None:
     while node is not None and node.tag != "a":
         node = node.parent
     return node
-
-
-def query_value(url: str, name: str) -> str | None:
-    """One query-string value of ``url``, found without splitting the whole query string.
-
-    Google's links carry long opaque parameters (``si=``, ``ved=``, ``sstk=``); parsing all of
-    them to read ``q`` cost more than the rest of a page's parse.
-    """
-    match = re.search(f"[?&]{re.escape(name)}=([^&#]*)", url)
-    return unquote_plus(match.group(1)) if match else None

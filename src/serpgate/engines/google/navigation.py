@@ -17,7 +17,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-from serpgate.engines.base import node_text, parse_count
+from serpgate.engines.base import node_text, parse_count, parse_int
 from serpgate.engines.google.links import Links
 from serpgate.models.params import SearchParams
 from serpgate.models.response import Pagination, SearchInformation
@@ -65,13 +65,13 @@ def pagination(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Pa
     pager = tree.css_first("table.AaVjTc") or tree.css_first("[role='navigation'] table")
     if pager is not None:
         for anchor in pager.css("a[href]"):
-            label = node_text(anchor)
+            number = parse_int(node_text(anchor))
             url = links.absolute(anchor.attributes.get("href"))
-            if label.isdigit() and url:
-                pages[label] = url
-        shown = node_text(pager.css_first("td.YyVfkd"))
-        if shown.isdigit():
-            current = int(shown)
+            if number is not None and url:
+                pages[str(number)] = url
+        shown = parse_int(node_text(pager.css_first("td.YyVfkd")))
+        if shown is not None:
+            current = shown
     following = tree.css_first(_NEXT)
     next_url = links.absolute(following.attributes.get("href")) if following is not None else None
     if not pages and next_url is None:

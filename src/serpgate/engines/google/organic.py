@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
 
-from serpgate.engines.base import clean, node_text
+from serpgate.engines.base import css_within, first_text, node_text
 from serpgate.engines.google.links import Links, enclosing_anchor
 from serpgate.models.response import OrganicResult, Sitelink, Sitelinks
 
@@ -56,10 +56,10 @@ _SNIPPET = (
 _DISPLAYED_LINK = ("cite", "[role='text']")
 _BREADCRUMB = re.compile(r"\s*›\s*")
 _SOURCE = (".VuuXrf", ".BTu2cd")
-_INLINE_SITELINKS = "[data-snf='gdePb'] a[href], .HiHjCd a[href]"
+# The boxes holding a result's inline sitelinks.
+_INLINE_SITELINKS = "[data-snf='gdePb'], .HiHjCd"
 _EXPANDED_SITELINKS = ".usJj9c"
 _LONGEST_DATE = 60
-_BLOCK_TAGS = frozenset({"div", "p", "li", "br", "tr", "td", "ul", "ol", "table"})
 # What Google puts between a snippet's date and its text, by layout and language.
 _DATE_SEPARATORS = ("—", "–", "-", "·")
 
@@ -109,7 +109,7 @@ def organic_results(
                 displayed_link=shown,
                 snippet=snippet,
                 date=date,
-                source=_first(item.container, _SOURCE),
+                source=first_text(item.container, *_SOURCE) or None,
                 sitelinks=_sitelinks(item.container, item.anchor, links, expanded),
             )
         )
@@ -174,7 +174,7 @@ def _grids_by_block(root: LexborNode, links: Links) -> dict[int, list[Sitelink]]
         title = node_text(anchor)
         walked = _walk_up(cell, root_id, frozenset())
         if link and title and walked is not None:
-            snippet = _first(cell, (".zz3gNc", ".st"))
+            snippet = first_text(cell, ".zz3gNc", ".st") or None
             grids.setdefault(walked[1].mem_id, []).append(
                 Sitelink(title=title, link=link, snippet=snippet)
             )
@@ -182,19 +182,9 @@ def _grids_by_block(root: LexborNode, links: Links) -> dict[int, list[Sitelink]]
 
 
 def _displayed_link(anchor: LexborNode, container: LexborNode) -> str | None:
-    shown = _first(anchor, _DISPLAYED_LINK) or _first(container, _DISPLAYED_LINK)
+    shown = first_text(anchor, *_DISPLAYED_LINK) or first_text(container, *_DISPLAYED_LINK)
     # DOM snapshots drop the white space around the breadcrumb separators.
     return _BREADCRUMB.sub(" › ", shown) if shown else None
-
-
-def _first(root: LexborNode, selectors: tuple[str, ...]) -> str | None:
-    for selector in selectors:
-        node = root.css_first(selector)
-        if node is not None:
-            text = node_text(node)
-            if text:
-                return text
-    return None
 
 
 def _snippet(container: LexborNode) -> tuple[str | None, str | None]:
@@ -203,25 +193,12 @@ def _snippet(container: LexborNode) -> tuple[str | None, str | None]:
         node = container.css_first(selector)
         if node is None:
             continue
-        text = _block_text(node)
+        # Rich snippets list menu items or a video's description lines as separate ``div``s
+        # and ``br``s with no white space between them, which node_text keeps apart.
+        text = node_text(node)
         if text:
             return _split_date(node, text)
     return None, None
-
-
-def _block_text(node: LexborNode) -> str:
-    """A node's text with the breaks a browser shows between blocks kept as spaces.
-
-    Rich snippets list menu items or a video's description lines as separate ``div``s and
-    ``br``s with no white space between them, which plain text extraction glues together.
-    """
-    parts: list[str] = []
-    for child in node.traverse(include_text=True):
-        if child.tag == "-text":
-            parts.append(child.text_content or "")
-        elif child.tag in _BLOCK_TAGS:
-            parts.append(" ")
-    return clean("".join(parts))
 
 
 def _split_date(snippet: LexborNode, text: str) -> tuple[str | None, str | None]:
@@ -252,11 +229,7 @@ def _sitelinks(
 ) -> Sitelinks | None:
     title_href = anchor.attributes.get("href")
     inline: list[Sitelink] = []
-    seen: set[int] = set()
-    for node in container.css(_INLINE_SITELINKS):
-        if node.mem_id in seen:
-            continue
-        seen.add(node.mem_id)
+    for node in css_within(container, _INLINE_SITELINKS, "a[href]"):
         href = node.attributes.get("href")
         link = links.target(href)
         title = node_text(node)
