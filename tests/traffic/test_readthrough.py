@@ -292,3 +292,33 @@ async def test_with_redis_down_searches_still_get_answers(
     assert {r.body for r in results} == {b"answer 1"}
     assert engine.calls == 1
     assert not health.up
+
+
+class SlowAdmission:
+    """An admission (the per-key in-flight slot) that takes a while, as a Redis call does."""
+
+    def __init__(self, entered: list[int]) -> None:
+        self.entered = entered
+
+    async def __aenter__(self) -> None:
+        self.entered.append(1)
+        await asyncio.sleep(0.01)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+async def test_identical_searches_arriving_during_admission_join_without_a_slot(
+    replicas: Replicas,
+) -> None:
+    answers, engine = replicas.make(), Engine()
+    entered: list[int] = []
+    served = await asyncio.gather(
+        *(answers.get(KEY, engine.fetch, admit=SlowAdmission(entered)) for _ in range(50))
+    )
+    assert engine.calls == 1
+    assert len(entered) == 1
+    assert sum(s.fetched for s in served) == 1
+    assert {s.body for s in served} == {b"answer 1"}

@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from serpgate.store.base import StoreUnavailable
@@ -35,6 +38,9 @@ class RedisStore:
         cls, url: str, prefix: str, timeout: float = 2.0, max_connections: int = 64
     ) -> RedisStore:
         # A blocking pool makes a burst wait for a connection instead of failing outright.
+        # After a Redis restart every idle pooled connection is dead; one immediate retry on a
+        # fresh connection keeps each from failing its first command (a lost reply may run a
+        # command twice, which the counters here tolerate).
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
@@ -42,6 +48,7 @@ class RedisStore:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             health_check_interval=30,
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         return cls(aioredis.Redis(connection_pool=pool), prefix)
 

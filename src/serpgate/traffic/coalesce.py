@@ -81,6 +81,22 @@ class Coalescer(Generic[T]):
                 return Shared(value, led)
             # Joined a background flight that stood aside for another replica's: wait properly.
 
+    def start(
+        self,
+        key: str,
+        lead: Callable[[], Awaitable[T]],
+        follow: Callable[[], Awaitable[T | None]],
+    ) -> bool:
+        """Start the flight for ``key`` now unless one is under way here; True if this call did.
+
+        For a caller that must register its flight before others can look (so that they join it)
+        and then ``run``: ``run`` joins it, and this return value says who led.
+        """
+        if key in self._flights:
+            return False
+        self._start(key, lead, follow, wait=True)
+        return True
+
     def spawn(
         self,
         key: str,

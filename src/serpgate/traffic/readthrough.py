@@ -18,6 +18,7 @@ Each ``Served`` says where it came from, so the pipeline knows whether to charge
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -79,6 +80,10 @@ class ReadThroughCache:
         self._cache = cache
         self._shedder = shedder
         self._coalescer: Coalescer[_Result] = Coalescer(leases, lease_ttl, follow_timeout)
+        # Keys whose leading search is being admitted here: set once its flight has started (or
+        # its admission failed), so that identical searches arriving meanwhile join that flight
+        # instead of each taking a slot of their own.
+        self._admitting: dict[str, asyncio.Event] = {}
 
     @property
     def in_flight(self) -> int:
@@ -108,19 +113,44 @@ class ReadThroughCache:
                 self._coalescer.spawn(*self._flight(key, fetch, cached.stored_at))
                 return Served(cached.body, "stale", cached.age)
         before = None if cached is None else cached.stored_at
-        # Joining a fetch already under way costs no upstream capacity, so it takes no slot.
+        flight = self._flight(key, fetch, before)
+        # Joining a fetch already under way costs no upstream capacity, so it takes no slot. The
+        # slot is taken before the flight starts, so a search arriving while another one is
+        # being admitted for the same key waits for that admission before it decides.
+        while admit is not None and not self._coalescer.flying(key):
+            admitting = self._admitting.get(key)
+            if admitting is None:
+                break
+            await admitting.wait()
+        marker = None
         if admit is None or self._coalescer.flying(key):
             admit = contextlib.nullcontext()
+        else:
+            marker = self._admitting[key] = asyncio.Event()
+        started = False
         try:
             async with admit:
-                shared = await self._coalescer.run(*self._flight(key, fetch, before))
+                if marker is not None:
+                    started = self._coalescer.start(*flight)
+                    self._admitted(key, marker)
+                shared = await self._coalescer.run(*flight)
         except (UpstreamError, ServiceUnavailable) as exc:
             if cached is None or refresh:
                 raise
             return Served(cached.body, "stale-if-error", cached.age, error=exc.message)
+        finally:
+            if marker is not None:
+                self._admitted(key, marker)
         result = shared.value
-        origin: Origin = "fetch" if shared.led and result.fetched else "shared"
+        led = started or shared.led
+        origin: Origin = "fetch" if led and result.fetched else "shared"
         return Served(result.body, origin, result.age)
+
+    def _admitted(self, key: str, marker: asyncio.Event) -> None:
+        """The admission ``marker`` stands for is over: wake whoever waits on it (idempotent)."""
+        if self._admitting.get(key) is marker:
+            del self._admitting[key]
+        marker.set()
 
     def _flight(
         self, key: str, fetch: Fetch, before: float | None
