@@ -39,4 +39,5 @@ class PageParser:
 
     def close(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            # Waiting joins the workers: without it they can outlive the server as orphans.
+            self._executor.shutdown(wait=True, cancel_futures=True)

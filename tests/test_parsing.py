@@ -1,0 +1,67 @@
+"""PageParser: the three places a parser can run give the same answer, and none outlives the app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serpgate.engines.registry import build_engines
+from serpgate.models.params import SearchParams
+from serpgate.parsing import PageParser
+from serpgate.sandbox.bing import BingEmulator
+from serpgate.sandbox.corpus import Corpus
+from tests.ops.processes import SERPGATE, running, serve_env, wait_until_ready
+from tests.ops.sandbox_thread import sandbox_in_thread
+from tests.redis_server import free_port
+
+
+@pytest.mark.parametrize("mode", ["inline", "thread", "process"])
+async def test_every_mode_parses_the_same(mode: str) -> None:
+    engine = build_engines({})["bing"]
+    params = SearchParams(engine="bing", q="espresso machine")
+    html = BingEmulator().render(Corpus().page("espresso machine"), "/bing")
+    parser = PageParser(mode, workers=1)  # type: ignore[arg-type]  # each Literal in turn
+    try:
+        parsed = await parser.parse(engine, html, params)
+    finally:
+        parser.close()
+    assert parsed == engine.parse(html, params)
+    assert len(parsed.organic_results) == 10
+
+
+def descendants(pid: int) -> list[str]:
+    found = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return found + [d for child in found for d in descendants(int(child))]
+
+
+def test_parser_processes_end_with_the_server(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with sandbox_in_thread() as sandbox:
+        env = serve_env(
+            port,
+            api_keys="p:unlimited:parse-key",
+            engine_urls=sandbox.engine_urls(),
+            parse__mode="process",
+            parse__inline_below="0",
+        )
+        with running([*SERPGATE, "serve"], tmp_path / "serve.log", env) as proc:
+            wait_until_ready(url, proc)
+            params = {"engine": "bing", "q": "pool", "api_key": "parse-key"}
+            assert httpx.get(f"{url}/search.json", params=params, timeout=20).status_code == 200
+            # `running` wraps the command in timeout(1): server, then its parser processes.
+            children = descendants(proc.pid)
+            assert len(children) >= 2, "the search should have started a parser process"
+            proc.terminate()
+            assert proc.wait(timeout=30) == 0
+    deadline = time.monotonic() + 5
+    while alive := [c for c in children if os.path.exists(f"/proc/{c}")]:
+        assert time.monotonic() < deadline, f"parser processes outlived the server: {alive}"
+        time.sleep(0.05)
