@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from serpgate.accesslog import AccessLogMiddleware
-from serpgate.api import account, archive, health, metrics, search
+from serpgate.api import account, admin, archive, health, metrics, search
 from serpgate.api.errors import install_error_handlers
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
@@ -35,6 +35,8 @@ from serpgate.store.redis import RedisStore
 from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.tenants import TenantRegistry, parse_bootstrap_keys
 from serpgate.upstream.client import UpstreamClient
+from serpgate.upstream.fetcher import Fetcher
+from serpgate.upstream.stats import UpstreamStats
 
 
 def build_store(settings: Settings) -> Store:
@@ -57,11 +59,18 @@ def create_app(settings: Settings) -> FastAPI:
         archive_ = SearchArchive(store, settings.archive_ttl)
         traffic = TrafficLayer.build(settings.traffic, store)
         tenants = TenantRegistry(store, settings.plans, bootstrap)
-        parser = PageParser(
-            settings.parse.mode, settings.parse.workers, settings.parse.inline_below
+        parse = settings.parse
+        parser = PageParser(parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse)
+        fetcher = Fetcher.from_settings(
+            settings.resilience,
+            client,
+            stats=UpstreamStats(on_attempt=metrics_.record_attempt),
+            parse=parser.parse,
         )
         engines = build_engines(settings.engine_urls)
-        service = SearchService(engines, client, parser, archive_, tenants, traffic, metrics_)
+        service = SearchService(
+            engines, fetcher, settings.upstream.deadline, archive_, tenants, traffic, metrics_
+        )
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -69,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             archive=archive_,
             traffic=traffic,
             search=service,
+            fetcher=fetcher,
         )
         lag = asyncio.create_task(metrics_.watch_event_loop(settings.metrics.loop_lag_interval))
         try:
@@ -94,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = metrics_
     app.state.lifecycle = lifecycle
     install_error_handlers(app)
-    for module in (search, archive, account, health, metrics):
+    for module in (search, archive, account, health, metrics, admin):
         app.include_router(module.router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app

@@ -14,6 +14,7 @@ import secrets
 import signal
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -22,7 +23,6 @@ from typing import Any
 
 import orjson
 import uvicorn
-from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from serpgate.app import build_store, create_app
@@ -32,7 +32,8 @@ from serpgate.jsonlog import logging_config
 from serpgate.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.emulators import all_emulators
-from serpgate.sandbox.server import create_sandbox_app
+from serpgate.sandbox.faults import fault_profile
+from serpgate.sandbox.world import ProxyMix, SandboxWorld
 from serpgate.search import encode_entry, render_answer, utc_now
 from serpgate.settings import Settings
 from serpgate.store.base import StoreUnavailable
@@ -104,29 +105,45 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), **options)
 
 
-async def _start_sandbox(host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(create_sandbox_app(all_emulators()), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound: int = runner.addresses[0][1]
-    return runner, bound
+async def _start_world(args: argparse.Namespace, port: int) -> SandboxWorld:
+    """The sandbox engines under ``--profile``, with ``--proxies`` forward proxies in front."""
+    try:
+        faults = fault_profile(args.profile)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    proxies = args.proxies if args.proxies is not None else (10 if args.profile != "calm" else 0)
+    mix = ProxyMix.with_bad_share(proxies, args.bad_share)
+    world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port)
+    return await world.start()
+
+
+def _describe_world(world: SandboxWorld, profile: str) -> str:
+    engines = ", ".join(world.engine_urls)
+    lines = [f"sandbox engines ({engines}) at {world.base_url}/<engine>, profile {profile}"]
+    if world.proxies:
+        kinds = Counter(proxy.kind.value for proxy in world.proxies)
+        mix = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        lines.append(
+            f"  {len(world.proxies)} forward proxies ({mix}): {' '.join(world.proxy_urls)}"
+        )
+    lines.append(f"  what the sandbox served and injected: {world.base_url}/_sandbox/stats")
+    return "\n".join(lines)
 
 
 async def _demo(args: argparse.Namespace) -> None:
-    runner, sandbox_port = await _start_sandbox(args.host, args.sandbox_port)
+    world = await _start_world(args, args.sandbox_port)
     key = args.api_key or "demo_" + secrets.token_urlsafe(16)
-    engines = [e.engine for e in all_emulators()]
     settings = _settings(
         host=args.host,
         port=args.port,
         api_keys=SecretStr(f"demo:unlimited:{key}"),
-        engine_urls={name: f"http://{args.host}:{sandbox_port}/{name}" for name in engines},
+        engine_urls=world.engine_urls,
+        resilience={"proxies": {"urls": world.proxy_urls}},
     )
     _configure_logging(settings.log_level)
     base = f"http://{settings.host}:{settings.port}"
     print(
-        f"serpgate demo: sandbox engines ({', '.join(engines)}) on {args.host}:{sandbox_port}\n"
+        f"serpgate demo\n{_describe_world(world, args.profile)}\n"
         f"  API key: {key}\n"
         f"  try: curl '{base}/search.json?engine=bing&q=coffee&api_key={key}'\n"
         f"  docs: {base}/docs",
@@ -143,17 +160,16 @@ async def _demo(args: argparse.Namespace) -> None:
     try:
         await uvicorn.Server(config).serve()
     finally:
-        await runner.cleanup()
+        await world.close()
 
 
 async def _sandbox(args: argparse.Namespace) -> None:
-    runner, port = await _start_sandbox(args.host, args.port)
-    names = ", ".join(e.engine for e in all_emulators())
-    print(f"sandbox engines ({names}) on http://{args.host}:{port}/<engine>", flush=True)
+    world = await _start_world(args, args.port)
+    print(_describe_world(world, args.profile), flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        await world.close()
 
 
 def cmd_parse(args: argparse.Namespace) -> None:
@@ -229,6 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8001)
     sandbox.set_defaults(run=lambda a: asyncio.run(_sandbox(a)))
+
+    for command in (demo, sandbox):
+        command.add_argument(
+            "--profile", default="calm", help="fault profile: calm or hostile (default calm)"
+        )
+        command.add_argument(
+            "--proxies", type=int, default=None, help="forward proxies (default: 10 if hostile)"
+        )
+        command.add_argument(
+            "--bad-share", type=float, default=0.3, help="share of dead, slow, 403 proxies"
+        )
 
     parse = sub.add_parser("parse", help="print the JSON answer for a saved result page")
     parse.add_argument("--engine", required=True)

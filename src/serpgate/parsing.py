@@ -10,20 +10,32 @@ default follows its figures (see the README's performance section).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Literal
 
 from serpgate.engines.base import Engine
+from serpgate.errors import SerpgateError, UpstreamError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 
 ParseMode = Literal["inline", "thread", "process"]
+log = logging.getLogger("serpgate.parsing")
 
 
 class PageParser:
-    def __init__(self, mode: ParseMode, workers: int | None = None, inline_below: int = 0) -> None:
+    def __init__(
+        self,
+        mode: ParseMode,
+        workers: int | None = None,
+        inline_below: int = 0,
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.mode = mode
+        self._observe = observe
         self.inline_below = inline_below
         self._executor: Executor | None = None
         if mode == "thread":
@@ -32,10 +44,21 @@ class PageParser:
             self._executor = ProcessPoolExecutor(workers or max(1, (os.cpu_count() or 2) - 1))
 
     async def parse(self, engine: Engine, html: str, params: SearchParams) -> SerpData:
-        if self._executor is None or len(html) < self.inline_below:
-            return engine.parse(html, params)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, engine.parse, html, params)
+        """The page read by ``engine``; a parser bug becomes a typed error, never a 500."""
+        started = time.perf_counter()
+        try:
+            if self._executor is None or len(html) < self.inline_below:
+                return engine.parse(html, params)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, engine.parse, html, params)
+        except SerpgateError:
+            raise
+        except Exception as exc:
+            log.exception("the %s parser failed on a page of %d characters", engine.name, len(html))
+            raise UpstreamError(f"{engine.name}: the result page could not be read") from exc
+        finally:
+            if self._observe is not None:
+                self._observe(engine.name, time.perf_counter() - started)
 
     def close(self) -> None:
         if self._executor is not None:

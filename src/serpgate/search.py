@@ -18,6 +18,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,25 +31,21 @@ from serpgate.accesslog import annotate_request
 from serpgate.archive import SearchArchive
 from serpgate.engines.base import Engine
 from serpgate.errors import (
-    BlockedError,
-    FatalUpstreamError,
     InvalidRequest,
     QuotaExceeded,
     RateLimited,
     SerpgateError,
-    UpstreamError,
 )
 from serpgate.metrics import Metrics
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
-from serpgate.parsing import PageParser
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.cache import cache_key
 from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.ratelimit import plan_limits
 from serpgate.traffic.readthrough import Served
 from serpgate.traffic.tenants import Tenant, TenantRegistry
-from serpgate.upstream.client import UpstreamClient
+from serpgate.upstream.fetcher import Fetcher
 
 log = logging.getLogger("serpgate.search")
 
@@ -71,16 +68,16 @@ class SearchService:
     def __init__(
         self,
         engines: Mapping[str, Engine],
-        client: UpstreamClient,
-        parser: PageParser,
+        fetcher: Fetcher,
+        deadline: float,
         archive: SearchArchive,
         tenants: TenantRegistry,
         traffic: TrafficLayer,
         metrics: Metrics,
     ) -> None:
         self.engines = engines
-        self._client = client
-        self._parser = parser
+        self._fetcher = fetcher
+        self._deadline = deadline
         self._archive = archive
         self._tenants = tenants
         self._traffic = traffic
@@ -211,7 +208,9 @@ class SearchService:
         self._metrics.record_cache(engine, outcome or "miss")
         if served.origin == "shared":
             self._metrics.record_coalesced(engine)
-        annotate_request(cache=outcome or served.origin, attempts=1 if served.fetched else 0)
+        annotate_request(cache=outcome or served.origin)
+        if not served.fetched:
+            annotate_request(attempts=0)
 
     async def _archive_quietly(self, tenant_id: str, search_id: str, body: bytes) -> None:
         """Archive the answer; a store outage costs the archive copy, never the answer itself."""
@@ -221,41 +220,29 @@ class SearchService:
             log.warning("search %s not archived: %s", search_id, exc)
 
     async def _fetch_page(self, engine: Engine, params: SearchParams) -> tuple[str, bytes]:
-        """One upstream fetch and parse: the raw page and its cache entry."""
-        request = engine.build_request(params)
-        started = time.perf_counter()
+        """The page through the resilient upstream layer: the raw page and its cache entry."""
         try:
-            raw = await self._client.send(engine.name, request)
-        except SerpgateError:
-            self._metrics.record_attempt(engine.name, "direct", "transient", _since(started))
-            raise
-        if raw.status >= 400:
-            self._metrics.record_attempt(engine.name, "direct", "fatal", raw.elapsed)
-            raise FatalUpstreamError(f"{engine.name} answered HTTP {raw.status}")
-        parse_started = time.perf_counter()
-        try:
-            data = await self._parser.parse(engine, raw.body, params)
-        except BlockedError:
-            self._metrics.record_attempt(engine.name, "direct", "blocked", _since(started))
-            raise
-        except SerpgateError:
-            raise
-        except Exception as exc:
-            # A parser bug on a page nobody has seen must not become a 500 for the client.
-            log.exception("%s parser failed on %s", engine.name, request.url)
-            raise UpstreamError(f"{engine.name}: the result page could not be read") from exc
-        self._metrics.observe_parse(engine.name, _since(parse_started))
-        self._metrics.record_attempt(engine.name, "direct", "ok", _since(started))
-        return raw.body, encode_entry(data, request.url, attempts=1)
+            outcome = await self._fetcher.fetch(
+                engine, params, deadline=time.monotonic() + self._deadline
+            )
+        finally:
+            self._publish_upstream(engine.name)
+        annotate_request(attempts=outcome.attempts)
+        return outcome.html, encode_entry(outcome.data, outcome.url, outcome.attempts)
+
+    def _publish_upstream(self, engine: str) -> None:
+        """Breaker and exit states for the metrics, refreshed whenever the engine was asked."""
+        snapshot = self._fetcher.snapshot()
+        breaker = snapshot["breakers"].get(engine)
+        if breaker is not None:
+            self._metrics.set_breaker_state(engine, breaker["state"])
+        exits = snapshot["proxies"]["engines"].get(engine, {})
+        self._metrics.set_proxy_states(engine, Counter(e["state"] for e in exits.values()))
 
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-
-
-def _since(started: float) -> float:
-    return time.perf_counter() - started
 
 
 def encode_entry(data: SerpData, engine_url: str | None, attempts: int) -> bytes:
@@ -327,16 +314,16 @@ def serpapi_pagination(
     if not has_next and not pages:
         return None
     echo = {k: v for k, v in params.echo().items() if k not in {"start", "no_cache", "async"}}
+    # Encoded once: every link is the first page's plus its start (echo always holds engine and
+    # q), the same string urlencode gives for the whole query, at a fraction of a cache hit's cost.
+    first = f"{base_url}/search.json?{urlencode(echo)}"
 
     def link(page: int) -> str:
-        query = {**echo, "start": (page - 1) * params.num} if page > 1 else echo
-        return f"{base_url}/search.json?{urlencode(query)}"
+        return f"{first}&start={(page - 1) * params.num}" if page > 1 else first
 
     current = params.page
     others = {str(n): link(n) for n in pages if n != current}
+    following = link(current + 1) if has_next else None
     return SerpapiPagination(
-        current=current,
-        next_link=link(current + 1) if has_next else None,
-        next=link(current + 1) if has_next else None,
-        other_pages=others or None,
+        current=current, next_link=following, next=following, other_pages=others or None
     )

@@ -49,6 +49,8 @@ class UpstreamSettings(BaseModel):
     total_timeout: Annotated[float, Field(gt=0)] = 10.0
     pool_size: Annotated[int, Field(ge=1)] = 100
     pool_size_per_host: Annotated[int, Field(ge=1)] = 50
+    # All attempts of one search, backoff included, end by then: the client's overall deadline.
+    deadline: Annotated[float, Field(gt=0)] = 20.0
 
 
 class ProxySettings(BaseModel):
@@ -57,14 +59,16 @@ class ProxySettings(BaseModel):
     Ejection follows Envoy's outlier detection: ``eject_after`` consecutive failures set an exit
     aside for one engine for ``eject_base`` × its recent ejections (at most ``eject_max``), never
     more than ``max_ejected_fraction`` of the exits; ``prune_after`` ejections inside
-    ``prune_window`` drop it for good.
+    ``prune_window`` drop it for good. A block (CAPTCHA, ban) rests the exit for that engine
+    alone, for its ``Retry-After`` or else ``eject_base`` × its blocks since it last answered
+    (at most ``eject_max``).
     """
 
     urls: list[SecretStr] = []
     file: Path | None = None
     # The server's own address as an exit; None allows it only when no proxy is configured.
     direct: bool | None = None
-    # False keeps every exit in rotation whatever it does: a baseline to measure ejection by.
+    # False keeps every exit in rotation whatever it does (no ejection, no rest): a baseline.
     eject: bool = True
     eject_after: Annotated[int, Field(ge=1)] = 3
     eject_base: Annotated[float, Field(gt=0)] = 30.0
@@ -211,6 +215,7 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:.-]*$")] = "serpgate"
     api_keys: SecretStr | None = None
+    admin_key: SecretStr | None = None
     plans: dict[str, Plan] = DEFAULT_PLANS
     engine_urls: dict[str, str] = {}
     archive_ttl: Annotated[float, Field(gt=0)] = 31 * 24 * 3600.0
@@ -223,7 +228,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     shutdown: ShutdownSettings = ShutdownSettings()
 
-    @field_validator("redis_url", "api_keys", "public_url", mode="before")
+    @field_validator("redis_url", "api_keys", "admin_key", "public_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,12 +1,26 @@
 """The sandbox server: every emulator under one aiohttp app, each mounted at ``/<engine>``.
 
 So one port serves them all, and an engine's base URL setting is ``http://HOST:PORT/<engine>``.
-``/_sandbox/stats`` returns what was served per engine and ``/_sandbox/block`` switches an engine to
-its block page, which tests and the demo use to show block handling end to end.
+The server owns what every engine shares: counting what it served, and making the world hostile.
+A ``FaultProfile`` decides per request whether the client's address is banned, whether the answer
+is slow, an error, a reset or a truncated body (``sandbox.faults``); ``calm`` injects nothing.
+
+Operator endpoints, which tests and the demo use to prove and steer the hostility:
+
+- ``GET /_sandbox/stats``: counts per engine: ``requests``, ``served`` and every ``injected.*``
+  fault, so a test can show how hostile the world really was;
+- ``GET /_sandbox/clients``: requests per engine per client address (each proxy has its own);
+- ``POST /_sandbox/block?engine=E&on=1``: E answers its block page to everyone;
+- ``POST /_sandbox/outage?engine=E&on=1&status=503&retry_after=2&answers=N``: E answers that
+  status (to the next N requests, or until lifted).
 """
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import struct
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,41 +29,85 @@ from aiohttp import web
 
 from serpgate.sandbox.corpus import Corpus
 from serpgate.sandbox.emulator import Emulator
+from serpgate.sandbox.faults import SLOW_AFTER, Fault, FaultInjector, FaultPlan, FaultProfile
+
+
+@dataclass(slots=True)
+class Outage:
+    """An engine answering ``status`` to everyone: for good, or for the next ``answers``."""
+
+    status: int = 503
+    retry_after: float | None = None
+    answers: int | None = None
 
 
 @dataclass
 class SandboxState:
-    """What the sandbox has served, per engine and outcome, and which engines answer blocks."""
+    """What the sandbox has served, per engine and outcome, and how it is misbehaving."""
 
     stats: Counter[str] = field(default_factory=Counter)
     blocked: set[str] = field(default_factory=set)
+    faults: FaultInjector = field(default_factory=lambda: FaultInjector(FaultProfile(name="calm")))
+    outages: dict[str, Outage] = field(default_factory=dict)
+    clients: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 STATE = web.AppKey("state", SandboxState)
 
 
 def create_sandbox_app(
-    emulators: Iterable[Emulator], corpus: Corpus | None = None
+    emulators: Iterable[Emulator],
+    corpus: Corpus | None = None,
+    faults: FaultProfile | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> web.Application:
     world = corpus or Corpus()
     app = web.Application()
-    app[STATE] = SandboxState()
+    app[STATE] = SandboxState(faults=FaultInjector(faults or FaultProfile(name="calm"), clock))
 
     def handler(emulator: Emulator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        engine = emulator.engine
+
         async def serve(request: web.Request) -> web.StreamResponse:
             state = request.app[STATE]
             stats = state.stats
-            stats[f"{emulator.engine}.requests"] += 1
-            if emulator.engine in state.blocked:
-                stats[f"{emulator.engine}.blocked"] += 1
+            stats[f"{engine}.requests"] += 1
+            address = request.remote or "unknown"
+            state.clients[engine, address] += 1
+            outage = state.outages.get(engine)
+            if outage is not None:
+                stats[f"{engine}.injected.outage"] += 1
+                if outage.answers is not None:
+                    outage.answers -= 1
+                    if outage.answers <= 0:
+                        del state.outages[engine]
+                return _status(outage.status, outage.retry_after)
+            if engine in state.blocked:
+                stats[f"{engine}.blocked"] += 1
                 return web.Response(text=emulator.render_block(), content_type="text/html")
+            plan = state.faults.plan(engine, address)
+            if plan.fault is Fault.CAPTCHA:
+                stats[f"{engine}.injected.captcha"] += 1
+                return web.Response(
+                    status=plan.status, text=emulator.render_block(), content_type="text/html"
+                )
+            if plan.delay >= SLOW_AFTER:
+                stats[f"{engine}.injected.slow"] += 1
+            if plan.delay > 0:
+                await asyncio.sleep(plan.delay)
             asked = emulator.page_request(request.query)
             if asked is None:
-                stats[f"{emulator.engine}.bad_request"] += 1
+                stats[f"{engine}.bad_request"] += 1
                 return web.Response(status=400, text="missing query")
+            if plan.fault is not None:
+                stats[f"{engine}.injected.{plan.fault.value}"] += 1
+                if plan.fault is not Fault.TRUNCATE:
+                    return _fail(request, plan, state.faults.profile)
             page = world.page(asked.query, asked.page, asked.num)
-            stats[f"{emulator.engine}.served"] += 1
-            body = emulator.render(page, f"/{emulator.engine}")
+            body = emulator.render(page, f"/{engine}")
+            if plan.fault is Fault.TRUNCATE:
+                return await _truncated(request, body.encode())
+            stats[f"{engine}.served"] += 1
             return web.Response(text=body, content_type="text/html")
 
         return serve
@@ -58,12 +116,56 @@ def create_sandbox_app(
         for path in emulator.paths:
             app.router.add_get(f"/{emulator.engine}{path}", handler(emulator))
     app.router.add_get("/_sandbox/stats", _stats)
+    app.router.add_get("/_sandbox/clients", _clients)
     app.router.add_post("/_sandbox/block", _block)
+    app.router.add_post("/_sandbox/outage", _outage)
     return app
+
+
+def _status(status: int, retry_after: float | None) -> web.Response:
+    headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
+    return web.Response(status=status, text=f"sandbox fault: HTTP {status}", headers=headers)
+
+
+def _fail(request: web.Request, plan: FaultPlan, profile: FaultProfile) -> web.Response:
+    if plan.fault is Fault.ERROR:
+        return _status(plan.status, profile.retry_after if plan.status == 503 else None)
+    _reset(request)
+    # aiohttp treats a cancelled handler as a client that went away: it writes and logs nothing.
+    raise asyncio.CancelledError
+
+
+def _reset(request: web.Request) -> None:
+    """Drop the connection with a TCP RST, as an overloaded front end or middlebox does."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # Linger on, timeout zero: close() sends RST instead of the orderly FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+async def _truncated(request: web.Request, body: bytes) -> web.StreamResponse:
+    """Promise the whole page in Content-Length, send half, and hang up."""
+    response = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"})
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    _reset(request)
+    return response
 
 
 async def _stats(request: web.Request) -> web.Response:
     return web.json_response(dict(request.app[STATE].stats))
+
+
+async def _clients(request: web.Request) -> web.Response:
+    table: dict[str, dict[str, int]] = {}
+    for (engine, address), count in sorted(request.app[STATE].clients.items()):
+        table.setdefault(engine, {})[address] = count
+    return web.json_response(table)
 
 
 async def _block(request: web.Request) -> web.Response:
@@ -74,3 +176,24 @@ async def _block(request: web.Request) -> web.Response:
     else:
         blocked.discard(engine)
     return web.json_response(sorted(blocked))
+
+
+async def _outage(request: web.Request) -> web.Response:
+    outages = request.app[STATE].outages
+    engine = request.query.get("engine", "")
+    if request.query.get("on", "1") == "1":
+        try:
+            status = int(request.query.get("status", "503"))
+            retry_after = request.query.get("retry_after")
+            answers = request.query.get("answers")
+            outages[engine] = Outage(
+                status,
+                float(retry_after) if retry_after else None,
+                int(answers) if answers else None,
+            )
+        except ValueError:
+            message = "status, retry_after and answers are numbers"
+            return web.json_response({"error": message}, status=400)
+    else:
+        outages.pop(engine, None)
+    return web.json_response({name: outage.status for name, outage in sorted(outages.items())})

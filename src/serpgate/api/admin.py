@@ -1,0 +1,36 @@
+"""``GET /admin/upstream``: exits, breakers, budgets and attempt counts, for operators only.
+
+Answered only to a caller bearing ``SERPGATE_ADMIN_KEY`` (``Authorization: Bearer`` or
+``admin_key=``); without the setting the endpoint does not exist (404), so nothing about the
+proxy pool is ever shown to tenants. Proxy credentials never appear: exits go by masked labels.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from serpgate.api.errors import json_response
+from serpgate.api.services import ServicesDep
+from serpgate.errors import AuthenticationError, NotFound
+
+router = APIRouter(tags=["operators"])
+
+
+@router.get(
+    "/admin/upstream",
+    summary="Proxy pool, circuit breakers, retry budgets and attempt counts (admin key)",
+    responses={401: {"description": "Missing or wrong admin key"}, 404: {"description": "Off"}},
+)
+async def upstream_state(request: Request, services: ServicesDep) -> Response:
+    configured = services.settings.admin_key
+    if configured is None:
+        raise NotFound("not found")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    given = credentials.strip() if scheme.lower() == "bearer" else ""
+    given = given or request.query_params.get("admin_key", "")
+    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+        raise AuthenticationError("this endpoint needs the admin key")
+    return json_response(services.fetcher.snapshot())

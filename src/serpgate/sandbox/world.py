@@ -1,0 +1,127 @@
+"""``SandboxWorld``: the whole hostile world on loopback, started and stopped as one.
+
+The sandbox server (every emulator, one fault profile) on 127.0.0.1 and N forward proxies on
+127.0.0.2, 127.0.0.3, ..., so that the service under test reaches the engines through as many
+distinct client addresses. ``serpgate sandbox``, ``serpgate demo --profile hostile``, the
+integration tests and the reliability benchmark all start the world through this one class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from aiohttp import web
+
+from serpgate.sandbox.corpus import Corpus
+from serpgate.sandbox.emulator import Emulator
+from serpgate.sandbox.faults import FaultProfile
+from serpgate.sandbox.proxy import ForwardProxy, ProxyKind
+from serpgate.sandbox.server import STATE, create_sandbox_app
+
+_BAD_KINDS = (ProxyKind.DEAD, ProxyKind.SLOW, ProxyKind.FORBIDDEN)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyMix:
+    """How many proxies of each kind the world runs; ``slow_delay`` is the slow ones' delay."""
+
+    good: int = 0
+    dead: int = 0
+    slow: int = 0
+    forbidden: int = 0
+    slow_delay: float = 5.0
+
+    @classmethod
+    def with_bad_share(cls, total: int, bad_share: float, slow_delay: float = 5.0) -> ProxyMix:
+        """``total`` proxies of which ``bad_share`` are bad, dealt dead, slow, forbidden in turn."""
+        bad = [_BAD_KINDS[i % len(_BAD_KINDS)] for i in range(round(total * bad_share))]
+        return cls(
+            good=total - len(bad),
+            dead=bad.count(ProxyKind.DEAD),
+            slow=bad.count(ProxyKind.SLOW),
+            forbidden=bad.count(ProxyKind.FORBIDDEN),
+            slow_delay=slow_delay,
+        )
+
+    def kinds(self) -> list[ProxyKind]:
+        return (
+            [ProxyKind.GOOD] * self.good
+            + [ProxyKind.DEAD] * self.dead
+            + [ProxyKind.SLOW] * self.slow
+            + [ProxyKind.FORBIDDEN] * self.forbidden
+        )
+
+
+class SandboxWorld:
+    def __init__(
+        self,
+        emulators: Sequence[Emulator],
+        faults: FaultProfile | None = None,
+        proxies: ProxyMix | None = None,
+        *,
+        corpus: Corpus | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        proxy_credentials: tuple[str, str] | None = None,
+    ) -> None:
+        self.app = create_sandbox_app(emulators, corpus, faults)
+        self._engines = [emulator.engine for emulator in emulators]
+        self._host = host
+        self._port = port
+        mix = proxies or ProxyMix()
+        # Proxy N (1-based) is 127.0.0.(N+1): 127.0.0.1 stays the service's own address.
+        self.proxies = [
+            ForwardProxy(
+                f"127.0.0.{n + 1}", kind, delay=mix.slow_delay, credentials=proxy_credentials
+            )
+            for n, kind in enumerate(mix.kinds(), start=1)
+        ]
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    @property
+    def engine_urls(self) -> dict[str, str]:
+        """Each engine's base URL, as ``Settings.engine_urls`` takes it."""
+        return {engine: f"{self.base_url}/{engine}" for engine in self._engines}
+
+    @property
+    def proxy_urls(self) -> list[str]:
+        return [proxy.url for proxy in self.proxies]
+
+    async def start(self) -> SandboxWorld:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        for proxy in self.proxies:
+            await proxy.start()
+        return self
+
+    async def close(self) -> None:
+        for proxy in self.proxies:
+            await proxy.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> SandboxWorld:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def engine_stats(self) -> dict[str, int]:
+        """What the engines served and injected, as ``GET /_sandbox/stats`` reports it."""
+        return dict(sorted(self.app[STATE].stats.items()))
+
+    def proxy_stats(self) -> dict[str, dict[str, int]]:
+        """What each proxy served and injected, keyed ``"127.0.0.N (kind)"``."""
+        return {f"{p.address} ({p.kind.value})": dict(p.stats) for p in self.proxies}

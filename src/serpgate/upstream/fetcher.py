@@ -1,0 +1,319 @@
+"""``Fetcher``: one search's trip to an engine, through as many attempts as it may take.
+
+Each attempt: ask the engine's breaker, choose an exit, send, judge the answer (``classify``),
+and tell the pool, the breaker and the stats what happened. A blocked or transient attempt is
+retried through a different exit, after a full-jitter backoff when the engine may be at fault
+and at once when only the exit was, while the attempt limit, the retry budget and the caller's
+deadline all allow; the last attempt's error is what the caller gets. A fatal answer ends the
+search at once, since every exit would get the same answer.
+
+``Retry-After`` is honoured where it applies: the pool rests the exit it was said to, and when
+it spoke of the engine (a 503) it is also a floor under the next delay. When every exit rests, a
+search waits for the first one back if its deadline allows, and is refused with 503 and
+``Retry-After`` if not.
+
+Parsing happens here, because only the parser can tell a result page from a CAPTCHA served with
+200, and it is one injected callable so that heavy pages can be parsed off the event loop later
+without touching the loop below. Hedged attempts are not done: nothing measured yet says the tail
+they cut is worth the retry budget they spend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, TypedDict
+
+from serpgate.engines.base import Engine, UpstreamRequest
+from serpgate.errors import ServiceUnavailable, UpstreamError, UpstreamTimeout
+from serpgate.models.params import SearchParams
+from serpgate.models.response import SerpData
+from serpgate.settings import ResilienceSettings
+from serpgate.upstream.backoff import FullJitterBackoff
+from serpgate.upstream.breaker import BreakerSnapshot, CircuitBreaker, Permit
+from serpgate.upstream.budget import RetryBudget
+from serpgate.upstream.classify import OK, Outcome, Verdict, judge_answer, judge_error
+from serpgate.upstream.client import RawResponse
+from serpgate.upstream.proxies import Exit, Lease, PoolSnapshot, ProxyPool
+from serpgate.upstream.retry import RetryPolicy
+from serpgate.upstream.stats import StatsSnapshot, UpstreamStats
+
+Parser = Callable[[Engine, str, SearchParams], Awaitable[SerpData]]
+
+
+async def parse_inline(engine: Engine, html: str, params: SearchParams) -> SerpData:
+    """The default parser: on the event loop, fine while pages are small."""
+    return engine.parse(html, params)
+
+
+class Transport(Protocol):
+    """What the fetcher needs of ``UpstreamClient``: one attempt, typed transient errors."""
+
+    async def send(
+        self,
+        engine: str,
+        request: UpstreamRequest,
+        proxy: str | None = None,
+        time_left: float | None = None,
+    ) -> RawResponse: ...
+
+
+class FetcherSnapshot(TypedDict):
+    proxies: PoolSnapshot
+    breakers: dict[str, BreakerSnapshot]
+    budgets: dict[str, dict[str, int]]
+    stats: StatsSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """A search's page, read. ``proxy`` is the answering exit's label, None when direct."""
+
+    data: SerpData
+    html: str
+    attempts: int
+    proxy: str | None
+    url: str
+
+
+@dataclass(slots=True)
+class _Search:
+    """One search's progress through its attempts."""
+
+    engine: Engine
+    params: SearchParams
+    request: UpstreamRequest
+    deadline: float
+    tried: list[Exit] = field(default_factory=list)
+    verdict: Verdict | None = None
+    last_ended: float = 0.0
+
+    @property
+    def attempts(self) -> int:
+        return len(self.tried)
+
+
+class Fetcher:
+    def __init__(
+        self,
+        transport: Transport,
+        pool: ProxyPool,
+        retry: RetryPolicy,
+        new_breaker: Callable[[], CircuitBreaker],
+        new_budget: Callable[[], RetryBudget],
+        stats: UpstreamStats | None = None,
+        parse: Parser = parse_inline,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.transport = transport
+        self.pool = pool
+        self.retry = retry
+        self.stats = stats or UpstreamStats()
+        self._new_breaker = new_breaker
+        self._new_budget = new_budget
+        self._parse = parse
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._budgets: dict[str, RetryBudget] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ResilienceSettings,
+        transport: Transport,
+        *,
+        stats: UpstreamStats | None = None,
+        parse: Parser = parse_inline,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> Fetcher:
+        rng = rng or random.Random()
+        retry = settings.retry
+        return cls(
+            transport,
+            pool=ProxyPool.from_settings(settings.proxies, clock, rng),
+            retry=RetryPolicy(
+                retry.max_attempts, FullJitterBackoff(retry.backoff_base, retry.backoff_cap, rng)
+            ),
+            new_breaker=lambda: CircuitBreaker(settings.breaker, clock),
+            new_budget=lambda: RetryBudget(retry.budget_ratio, retry.budget_min_retries),
+            stats=stats,
+            parse=parse,
+            clock=clock,
+        )
+
+    def breaker(self, engine: str) -> CircuitBreaker:
+        breaker = self._breakers.get(engine)
+        if breaker is None:
+            breaker = self._breakers[engine] = self._new_breaker()
+        return breaker
+
+    def budget(self, engine: str) -> RetryBudget:
+        budget = self._budgets.get(engine)
+        if budget is None:
+            budget = self._budgets[engine] = self._new_budget()
+        return budget
+
+    async def fetch(self, engine: Engine, params: SearchParams, deadline: float) -> FetchOutcome:
+        """The engine's page for ``params``, read; ``deadline`` is on this fetcher's clock.
+
+        Raises ``ServiceUnavailable`` while the engine's breaker is open (or every exit rests
+        past the deadline), else the last attempt's ``UpstreamError`` when no attempt succeeded.
+        """
+        search = _Search(engine, params, engine.build_request(params), deadline)
+        budget = self.budget(engine.name)
+        budget.start_request()
+        try:
+            outcome = await self._run(search, budget)
+        except ServiceUnavailable:
+            self.stats.search(engine.name, "unavailable", search.attempts)
+            raise
+        except UpstreamError:
+            ended = search.verdict.outcome.value if search.verdict else Outcome.FATAL.value
+            self.stats.search(engine.name, ended, search.attempts)
+            raise
+        finally:
+            budget.end_request()
+        self.stats.search(engine.name, Outcome.OK.value, outcome.attempts)
+        return outcome
+
+    async def _run(self, search: _Search, budget: RetryBudget) -> FetchOutcome:
+        name = search.engine.name
+        breaker = self.breaker(name)
+        while True:
+            previous = search.verdict
+            if previous is not None and not self.retry.allows(search.attempts):
+                raise self._final(search)
+            choice = self.pool.choose(name, avoid=search.tried)
+            if choice.wait > 0:
+                # Every exit rests: wait for the first back, then choose again among all that
+                # are back by then, rather than queue every waiting search on one exit.
+                if choice.wait >= search.deadline - self._clock():
+                    if previous is not None:
+                        raise self._final(search)
+                    raise ServiceUnavailable(f"every exit to {name} is resting", choice.wait)
+                await self._sleep(choice.wait)
+                continue
+            delay = 0.0
+            retrying = previous is not None
+            # Backoff and Retry-After are for whoever failed: the engine (then every exit
+            # waits) or an exit that must be used again. After the fault of one exit alone,
+            # another exit goes at once: waiting would spare nobody.
+            if previous is not None and (
+                previous.engine_at_fault or choice.via == search.tried[-1]
+            ):
+                wanted = self.retry.delay(search.attempts - 1, previous.retry_after)
+                # Time already spent waiting for a resting exit counts towards it.
+                delay = max(0.0, search.last_ended + wanted - self._clock())
+            if delay >= search.deadline - self._clock():
+                if previous is not None:
+                    raise self._final(search)
+                raise UpstreamTimeout(f"{name}: the deadline passed before the first attempt")
+            if retrying and not budget.try_start_retry():
+                raise self._final(search)
+            try:
+                if delay > 0:
+                    await self._sleep(delay)
+                permit = breaker.acquire()
+                if permit is None:
+                    raise ServiceUnavailable(
+                        f"{name} is failing; not calling it for now", breaker.retry_after()
+                    )
+                outcome = await self._attempt(search, choice.via, breaker, permit)
+            finally:
+                if retrying:
+                    budget.end_retry()
+            if outcome is not None:
+                return outcome
+            verdict = search.verdict
+            if verdict is not None and verdict.outcome is Outcome.FATAL:
+                raise self._final(search)
+
+    async def _attempt(
+        self, search: _Search, via: Exit, breaker: CircuitBreaker, permit: Permit
+    ) -> FetchOutcome | None:
+        """One attempt through ``via``; its verdict lands on ``search``, its page is returned."""
+        name = search.engine.name
+        lease = self.pool.begin(via, name)
+        search.tried.append(via)
+        started = self._clock()
+        raw: RawResponse | None = None
+        data: SerpData | None = None
+        try:
+            raw = await self.transport.send(
+                name, search.request, proxy=via.url, time_left=search.deadline - started
+            )
+            verdict = judge_answer(name, raw, self._wall_clock())
+            if verdict is None:
+                data = await self._parse(search.engine, raw.body, search.params)
+                verdict = OK
+        except UpstreamError as error:
+            verdict = judge_error(error)
+        except BaseException:
+            # Cancelled, or a parser bug: nothing learnt about the exit or the engine.
+            self.pool.record_neutral(lease, None)
+            breaker.on_ignored(permit)
+            raise
+        latency = raw.elapsed if raw is not None else self._clock() - started
+        self._settle(lease, verdict, latency, breaker, permit)
+        search.verdict = verdict
+        search.last_ended = self._clock()
+        if raw is None or data is None:
+            return None
+        return FetchOutcome(
+            data=data,
+            html=raw.body,
+            attempts=search.attempts,
+            proxy=via.label if via.url is not None else None,
+            url=raw.url,
+        )
+
+    def _settle(
+        self,
+        lease: Lease,
+        verdict: Verdict,
+        latency: float,
+        breaker: CircuitBreaker,
+        permit: Permit,
+    ) -> None:
+        self.stats.attempt(lease.engine, lease.via.label, verdict.outcome.value, latency)
+        outcome, retry_after = verdict.outcome, verdict.retry_after
+        if outcome is Outcome.OK:
+            self.pool.record_success(lease, latency)
+        elif outcome is Outcome.BLOCKED:
+            self.pool.record_block(lease, retry_after)
+        elif verdict.exit_at_fault:
+            # Only a timeout's duration says how slow the exit is; a refusal is fast and bad.
+            timed_out = isinstance(verdict.error, UpstreamTimeout)
+            self.pool.record_failure(lease, latency if timed_out else None, retry_after)
+        else:
+            self.pool.record_neutral(lease, latency, retry_after)
+        if outcome is Outcome.OK:
+            breaker.on_success(permit)
+        elif verdict.engine_at_fault:
+            breaker.on_failure(permit)
+        else:
+            breaker.on_ignored(permit)
+
+    @staticmethod
+    def _final(search: _Search) -> UpstreamError:
+        verdict = search.verdict
+        if verdict is None or verdict.error is None:
+            raise AssertionError("a search ends in an error only after a failed attempt")
+        return verdict.error
+
+    def snapshot(self) -> FetcherSnapshot:
+        """Exits, breakers, budgets and counters: what an operator endpoint shows."""
+        return FetcherSnapshot(
+            proxies=self.pool.snapshot(),
+            breakers={name: b.snapshot() for name, b in sorted(self._breakers.items())},
+            budgets={name: b.snapshot() for name, b in sorted(self._budgets.items())},
+            stats=self.stats.snapshot(),
+        )

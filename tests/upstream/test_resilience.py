@@ -1,0 +1,219 @@
+"""The resilient upstream against the hostile sandbox, over real loopback sockets.
+
+Each test starts a small world (the sandbox server, and forward proxies on 127.0.0.2+), points the
+real ``UpstreamClient`` and ``Fetcher`` at it with short timings, and shows one behaviour end to
+end, with the sandbox's own counts as the witness. Every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from serpgate.engines.bing import BingEngine
+from serpgate.engines.duckduckgo import DuckDuckGoEngine
+from serpgate.errors import ServiceUnavailable, TransientUpstreamError
+from serpgate.models.params import SearchParams
+from serpgate.sandbox.bing import BingEmulator
+from serpgate.sandbox.duckduckgo import DuckDuckGoEmulator
+from serpgate.sandbox.faults import FaultProfile
+from serpgate.sandbox.server import STATE, Outage
+from serpgate.sandbox.world import ProxyMix, SandboxWorld
+from serpgate.settings import (
+    BreakerSettings,
+    ProxySettings,
+    ResilienceSettings,
+    RetrySettings,
+    UpstreamSettings,
+)
+from serpgate.upstream.breaker import BreakerState
+from serpgate.upstream.client import UpstreamClient
+from serpgate.upstream.fetcher import Fetcher, FetchOutcome
+from serpgate.upstream.proxies import Exit, ExitState
+
+QUICK_RETRY = RetrySettings(max_attempts=3, backoff_base=0.02, backoff_cap=0.1)
+PATIENT_BREAKER = BreakerSettings(window=1000, min_calls=1000)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UpstreamClient]:
+    upstream = UpstreamClient(UpstreamSettings(connect_timeout=1, total_timeout=3))
+    yield upstream
+    await upstream.close()
+
+
+def fetcher(
+    client: UpstreamClient,
+    world: SandboxWorld,
+    proxies: ProxySettings | None = None,
+    retry: RetrySettings = QUICK_RETRY,
+    breaker: BreakerSettings = PATIENT_BREAKER,
+) -> Fetcher:
+    exits = ProxySettings(urls=[SecretStr(url) for url in world.proxy_urls])
+    settings = ResilienceSettings(
+        proxies=proxies.model_copy(update={"urls": exits.urls}) if proxies else exits,
+        retry=retry,
+        breaker=breaker,
+    )
+    return Fetcher.from_settings(settings, client, rng=random.Random(11))
+
+
+async def search(
+    f: Fetcher, world: SandboxWorld, q: str, engine: str = "bing", deadline: float = 5.0
+) -> FetchOutcome:
+    kinds = {"bing": BingEngine, "duckduckgo": DuckDuckGoEngine}
+    built = kinds[engine](world.engine_urls[engine])
+    return await f.fetch(built, SearchParams(engine=engine, q=q), time.monotonic() + deadline)
+
+
+def exit_at(f: Fetcher, world: SandboxWorld, index: int) -> Exit:
+    return next(e for e in f.pool.exits if e.url == world.proxy_urls[index])
+
+
+async def test_a_dead_proxy_is_ejected_and_later_retried(client: UpstreamClient) -> None:
+    async with SandboxWorld([BingEmulator()], proxies=ProxyMix(good=2, dead=1)) as world:
+        f = fetcher(client, world, ProxySettings(eject_after=2, eject_base=0.3, prune_after=5))
+        dead = exit_at(f, world, 2)
+        health = f.pool.health(dead, "bing")
+        for n in range(40):
+            await search(f, world, f"coffee {n}")  # every search succeeds regardless
+            if f.pool.state(dead, "bing") is ExitState.EJECTED:
+                break
+        assert f.pool.state(dead, "bing") is ExitState.EJECTED
+        assert health.failures == 2
+        tried = health.picks
+
+        await asyncio.sleep(0.35)
+        assert f.pool.state(dead, "bing") is ExitState.PROBATION
+        for n in range(40):
+            await search(f, world, f"tea {n}")
+            if health.picks > tried:
+                break
+        # Tried once more on probation; one failure was enough to set it aside, for longer.
+        assert health.picks == tried + 1
+        assert f.pool.state(dead, "bing") is ExitState.EJECTED
+        snapshot = f.pool.snapshot()["engines"]["bing"][dead.label]
+        assert snapshot["recent_ejections"] == 2
+        assert snapshot["ejected_for"] > 0.3
+        assert not any(s["outcome"] != "ok" for s in f.stats.snapshot()["searches"])
+
+
+async def test_a_captcha_bans_a_proxy_for_one_engine_only(client: UpstreamClient) -> None:
+    # Bing's ban page comes with 200, as the real one does: only the parser can see the block.
+    faults = FaultProfile(ban_after=3, ban_window=60, ban_for=60, ban_status=200)
+    emulators = [BingEmulator(), DuckDuckGoEmulator()]
+    async with SandboxWorld(emulators, faults, ProxyMix(good=2)) as world:
+        f = fetcher(client, world)
+        flagged = exit_at(f, world, 0)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(3):  # bring 127.0.0.2 to the edge of Bing's ban
+                probe = f"{world.engine_urls['bing']}/search?q=warmup"
+                async with session.get(probe, proxy=world.proxy_urls[0]) as response:
+                    assert response.status == 200
+        bing = f.pool.health(flagged, "bing")
+        for n in range(20):
+            outcome = await search(f, world, f"coffee {n}")
+            assert outcome.data.organic_results
+            if bing.blocks:
+                break
+        assert bing.blocks == 1
+        assert f.pool.state(flagged, "bing") is ExitState.RESTING
+        assert world.engine_stats()["bing.injected.captcha"] == 1
+
+        # For DuckDuckGo the same proxy is as good as ever, in the pool and in the world.
+        other = exit_at(f, world, 1)
+        assert f.pool.choose("bing", avoid=[other]).via == other
+        assert f.pool.choose("duckduckgo", avoid=[other]).via == flagged
+        assert f.pool.state(flagged, "duckduckgo") is ExitState.HEALTHY
+        async with aiohttp.ClientSession() as session:
+            ddg = f"{world.engine_urls['duckduckgo']}/html/?q=coffee"
+            async with session.get(ddg, proxy=world.proxy_urls[0]) as response:
+                page = await response.text()
+        results = DuckDuckGoEngine().parse(page, SearchParams(engine="duckduckgo", q="coffee"))
+        assert results.organic_results
+        outcome = await search(f, world, "coffee", engine="duckduckgo")
+        assert outcome.attempts == 1
+        assert "duckduckgo.injected.captcha" not in world.engine_stats()
+
+
+async def test_a_retry_after_is_honoured(client: UpstreamClient) -> None:
+    async with SandboxWorld([BingEmulator()]) as world:
+        f = fetcher(client, world)
+        state = world.app[STATE]
+        state.outages["bing"] = Outage(503, retry_after=0.4, answers=1)
+        started = time.perf_counter()
+        outcome = await search(f, world, "coffee")
+        assert outcome.attempts == 2
+        assert time.perf_counter() - started >= 0.4  # not the 20 ms the backoff alone allows
+
+        # Told to come back after the deadline, the search gives up at once, and says when.
+        state.outages["bing"] = Outage(503, retry_after=30)
+        started = time.perf_counter()
+        with pytest.raises(TransientUpstreamError) as caught:
+            await search(f, world, "tea", deadline=2)
+        assert time.perf_counter() - started < 1
+        assert caught.value.retry_after == 30
+        assert world.engine_stats()["bing.injected.outage"] == 2
+
+
+async def test_the_breaker_opens_on_an_engine_outage_and_recovers(
+    client: UpstreamClient,
+) -> None:
+    breaker = BreakerSettings(
+        window=6, min_calls=6, failure_rate=0.5, open_for=0.5, half_open_calls=2
+    )
+    async with SandboxWorld([BingEmulator()]) as world:
+        f = fetcher(client, world, breaker=breaker)
+        state = world.app[STATE]
+        state.outages["bing"] = Outage(503)
+        errors: list[Exception] = []
+        for n in range(6):
+            try:
+                await search(f, world, f"coffee {n}")
+            except (ServiceUnavailable, TransientUpstreamError) as error:
+                errors.append(error)
+        # Two searches of three attempts each fill the window with failures; then fail fast.
+        failed, refused = errors[:2], errors[2:]
+        assert all(isinstance(error, TransientUpstreamError) for error in failed)
+        assert len(refused) == 4
+        assert all(
+            isinstance(error, ServiceUnavailable) and 0 < error.retry_after <= 0.5
+            for error in refused
+        )
+        assert state.stats["bing.requests"] == 6
+        assert f.breaker("bing").state is BreakerState.OPEN
+
+        del state.outages["bing"]
+        await asyncio.sleep(0.5)
+        assert f.breaker("bing").state is BreakerState.HALF_OPEN
+        for n in range(2):
+            outcome = await search(f, world, f"tea {n}")
+            assert outcome.attempts == 1
+        assert f.breaker("bing").state is BreakerState.CLOSED
+        assert f.breaker("bing").times_opened == 1
+
+
+async def test_retries_stay_inside_the_budget(client: UpstreamClient) -> None:
+    async with SandboxWorld([BingEmulator()], proxies=ProxyMix(good=3)) as world:
+        f = fetcher(client, world, ProxySettings(eject_after=100))
+        world.app[STATE].outages["bing"] = Outage(503)
+        searches = 30
+        results = await asyncio.gather(
+            *(search(f, world, f"coffee {n}") for n in range(searches)), return_exceptions=True
+        )
+        assert all(isinstance(r, TransientUpstreamError) for r in results)
+        budget = f.budget("bing").snapshot()
+        # 20% of 30 searches in flight: at most 6 retries at once, though 60 were wanted.
+        assert budget["peak_retries_in_flight"] <= 6
+        assert budget["retries_denied"] > 0
+        sent = world.engine_stats()["bing.requests"]
+        assert sent == searches + budget["retries_granted"]
+        assert sent < searches * 3
+        assert budget["retries_in_flight"] == 0
+        assert budget["requests_in_flight"] == 0
