@@ -163,7 +163,7 @@ class SearchService:
             await self._answer(engine, params, tenant, base_url, search_id, created)
         except SerpgateError as exc:
             body = render_answer(search_id, params, base_url, created, status="Error", error=exc)
-            await self._archive.save(tenant.id, search_id, body)
+            await self._archive_quietly(tenant.id, search_id, body)
 
     async def _answer(
         self,
