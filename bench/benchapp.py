@@ -1,0 +1,67 @@
+"""The benchmark's own build of the service: ``create_app`` plus one bare JSON route.
+
+``GET /bench/bare`` answers ready JSON bytes of ``SERPGATE_BENCH_BARE_BYTES`` bytes (by default
+the size of a cached answer), through the same app, middleware (access log, metrics) and server
+as ``/search``: the framework's ceiling, against which the cached path is measured. The route
+exists only here, never in production code.
+
+    python -m bench.benchapp     # settings from SERPGATE_*, served as ``serpgate serve`` does
+
+The uvicorn options are those of ``serpgate serve`` with one worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import orjson
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from serpgate.app import create_app
+from serpgate.cli import _stop_cleanly
+from serpgate.jsonlog import logging_config
+from serpgate.settings import Settings
+
+BARE_PATH = "/bench/bare"
+BARE_BYTES_ENV = "SERPGATE_BENCH_BARE_BYTES"
+
+
+def bare_body(size: int) -> bytes:
+    """A JSON document of exactly ``size`` bytes (at least a few dozen)."""
+    head = orjson.dumps({"status": "ok", "padding": ""})
+    padding = max(0, size - len(head))
+    return orjson.dumps({"status": "ok", "padding": "x" * padding})
+
+
+def create_bench_app(settings: Settings, bare_bytes: int) -> FastAPI:
+    app = create_app(settings)
+    body = bare_body(bare_bytes)
+
+    async def bare() -> Response:
+        return Response(body, media_type="application/json")
+
+    app.add_api_route(BARE_PATH, bare, methods=["GET"], include_in_schema=False)
+    return app
+
+
+def main() -> None:
+    settings = Settings()
+    level = settings.log_level
+    app = create_bench_app(settings, int(os.environ.get(BARE_BYTES_ENV, "20000")))
+    signal.signal(signal.SIGTERM, _stop_cleanly)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=level,
+        log_config=logging_config(level),
+        timeout_graceful_shutdown=settings.shutdown.grace_period,
+    )
+
+
+if __name__ == "__main__":
+    main()
