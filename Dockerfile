@@ -6,10 +6,14 @@
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml uv.lock README.md ./
 COPY src/ src/
-# serpgate and every runtime dependency, as wheels; the dev extras are not asked for.
-RUN pip wheel --wheel-dir /wheels .
+# Every runtime dependency at exactly the version and hash uv.lock holds (the dev and bench extras
+# are not asked for), then serpgate itself, as wheels.
+RUN pip install uv==0.13.9
+RUN uv export --locked --no-dev --no-emit-project --no-header --output-file requirements.txt
+RUN pip wheel --require-hashes --wheel-dir /wheels --requirement requirements.txt
+RUN pip wheel --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

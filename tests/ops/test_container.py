@@ -1,12 +1,12 @@
 """The image, without a Docker engine: the Dockerfile's own steps, performed the way Docker would.
 
 The test reads the Dockerfile and carries out each stage in a scratch root folder: the builder's
-COPY and ``pip wheel`` as written; the final stage's ``pip install`` from the builder's wheels into
-a fresh Python 3.11 environment at ``/usr/local`` (the base image's prefix), with nothing from the
-source tree. Then it starts the image's ENTRYPOINT + CMD with exactly the image's ENV, as its USER,
-in a network namespace of its own (so the image's 0.0.0.0 binds a loopback that only the
-"container" has), runs the HEALTHCHECK command inside that namespace as Docker does, and stops it
-as ``docker stop`` does: SIGTERM, then a clean exit 0.
+COPY, ``pip install``, ``uv export`` and ``pip wheel`` as written; the final stage's ``pip install``
+from the builder's wheels into a fresh Python 3.11 environment at ``/usr/local`` (the base image's
+prefix), with nothing from the source tree. Then it starts the image's ENTRYPOINT + CMD with exactly
+the image's ENV, as its USER, in a network namespace of its own (so the image's 0.0.0.0 binds a
+loopback that only the "container" has), runs the HEALTHCHECK command inside that namespace as
+Docker does, and stops it as ``docker stop`` does: SIGTERM, then a clean exit 0.
 
 What this cannot prove is the base image itself (python:3.11-slim's files) and BuildKit's own
 behaviour; everything serpgate's Dockerfile adds on top is exercised here.
@@ -159,8 +159,8 @@ def perform_builder(stage: Stage, image: ImageRoot, python: str) -> None:
     env = {**os.environ, **stage.env()}
     for step in stage.all("RUN"):
         words = image.command(step.args)
-        assert words[:2] == ["pip", "wheel"], f"the test cannot perform RUN {step.args}"
-        run([str(bin_dir / "pip"), *words[1:]], cwd=workdir, env=env)
+        assert words[0] in {"pip", "uv"}, f"the test cannot perform RUN {step.args}"
+        run([str(bin_dir / words[0]), *words[1:]], cwd=workdir, env=env)
 
 
 def perform_final(stage: Stage, image: ImageRoot, builder: ImageRoot, python: str) -> Path:

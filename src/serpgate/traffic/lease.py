@@ -177,7 +177,7 @@ class RedisLeases:
                 await self._health.call(lambda: self._subscribe(pubsub))
             except StoreUnavailable:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                    await pubsub.aclose()
                 return False
             self._listener = asyncio.create_task(self._relay(pubsub), name="lease announcements")
             return True
@@ -203,7 +203,7 @@ class RedisLeases:
             for name in list(self._waiters):
                 self._wake(name)
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                await pubsub.aclose()
 
     def _wake(self, name: str) -> None:
         for waiter in self._waiters.get(name, ()):
