@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from serpgate.store.redis import RedisStore
-from tests.redis_server import test_redis_url
+from tests.redis_server import delete_run_keys, test_redis_url, unique_prefix
 
 SERP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "serp"
 
@@ -32,14 +31,18 @@ def serp_page(relative: str) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
+    """A real Redis (its own database), every key this run wrote there deleted at the end."""
     with test_redis_url() as url:
-        yield url
+        try:
+            yield url
+        finally:
+            delete_run_keys(url)
 
 
 @pytest.fixture
 def key_prefix() -> str:
     """A prefix no other test (or concurrent run) uses, so tests share one Redis safely."""
-    return f"test:{uuid.uuid4().hex[:12]}"
+    return unique_prefix()
 
 
 @asynccontextmanager

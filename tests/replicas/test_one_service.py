@@ -31,6 +31,7 @@ import httpx
 import pytest
 import redis
 
+from tests.redis_server import unique_prefix
 from tests.replicas.cluster import Cluster, burst, replica_cluster
 
 N = 37
@@ -47,7 +48,7 @@ BURST_BUDGET = 6.0
 
 @pytest.fixture(scope="module")
 def cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    prefix = f"test:replicas:{uuid.uuid4().hex[:12]}"
+    prefix = unique_prefix("replicas")
     with replica_cluster(
         tmp_path_factory.mktemp("replicas"),
         redis_url=redis_url,

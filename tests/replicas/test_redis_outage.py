@@ -40,6 +40,7 @@ import redis
 from serpgate.settings import Plan
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.tenants import TenantRegistry, hash_key
+from tests.redis_server import unique_prefix
 from tests.replicas.cluster import (
     Cluster,
     RedisServer,
@@ -85,7 +86,7 @@ async def create_tenants(url: str, prefix: str, *names: str) -> list[str]:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     data, logs = tmp_path_factory.mktemp("redis"), tmp_path_factory.mktemp("logs")
-    prefix = f"test:outage:{uuid.uuid4().hex[:12]}"
+    prefix = unique_prefix("outage")
     with redis_server(data) as server:
         seen, unseen, late = asyncio.run(
             create_tenants(server.url, prefix, "seen", "unseen", "late")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +15,7 @@ from serpgate.traffic.concurrency import (
     RedisConcurrencyLimiter,
 )
 from serpgate.traffic.health import OnStoreError, StoreHealth
+from tests.redis_server import unique_prefix
 from tests.traffic.conftest import Clock
 
 MakeCap = Callable[[Clock, float], ConcurrencyLimiter]
@@ -94,7 +94,7 @@ async def test_no_limit_means_no_cap(make_cap: MakeCap, clock: Clock) -> None:
 
 async def test_replicas_share_the_cap(redis_url: str) -> None:
     limit, searches = 5, 60
-    prefix = f"test:{uuid.uuid4().hex[:12]}"
+    prefix = unique_prefix()
     stores = [RedisStore.from_url(redis_url, prefix) for _ in range(3)]
     health = StoreHealth(timeout=10.0)
     caps = [RedisConcurrencyLimiter(s, health) for s in stores]

@@ -22,7 +22,7 @@ from serpgate.traffic.ratelimit import (
     RedisRateLimiter,
     plan_limits,
 )
-from tests.redis_server import free_port, throwaway_redis
+from tests.redis_server import free_port, throwaway_redis, unique_prefix
 from tests.traffic.conftest import Clock
 
 # A unix time on an hour boundary, so minute and hour windows start together.
@@ -164,7 +164,7 @@ async def test_500_concurrent_requests_get_exactly_n(backend: str, redis_url: st
         decisions = await asyncio.gather(*(limiter.hit("t", [limit]) for _ in range(calls)))
     else:
         # Five clients, each with its own connection pool, as five replicas would have.
-        prefix = f"test:{uuid.uuid4().hex[:12]}"
+        prefix = unique_prefix()
         stores = [RedisStore.from_url(redis_url, prefix) for _ in range(5)]
         health = StoreHealth(timeout=10.0)
         limiters = [RedisRateLimiter(s, health) for s in stores]
