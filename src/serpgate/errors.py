@@ -15,6 +15,7 @@ reads to decide whether another attempt could help::
     └── UpstreamError                  502  the engine's answer could not be used
         ├── BlockedError               502  the engine answered a CAPTCHA, challenge or ban page
         │   └── JavaScriptRequired     502  the engine wants a browser, not an HTTP client
+        ├── UnrecognizedPage           502  neither results, nor the engine's no-results, nor a block
         ├── TransientUpstreamError     502  5xx, reset, truncated body: another attempt may work
         │   └── UpstreamTimeout        504  no complete answer inside the deadline
         └── FatalUpstreamError         502  a 4xx that no retry fixes
@@ -81,6 +82,14 @@ class BlockedError(UpstreamError):
 
 class JavaScriptRequired(BlockedError):
     """Google-style "enable JavaScript" page: not a CAPTCHA, but no results either."""
+
+
+class UnrecognizedPage(UpstreamError):
+    """The page is none of what the parser knows: never cached, never charged, kept for an operator.
+
+    Answering such a page as "no results" would be a confident lie (a new layout, a consent page, an
+    interstitial, a truncated body); a parser says "no results" only on the engine's own evidence.
+    """
 
 
 class TransientUpstreamError(UpstreamError):
