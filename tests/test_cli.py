@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -11,6 +13,8 @@ import time
 
 import httpx
 
+from serpgate.cli import build_parser
+from serpgate.settings import DEFAULT_PLANS, Settings
 from tests.conftest import serp_page
 from tests.redis_server import free_port
 
@@ -37,8 +41,12 @@ def test_keys_create_list_revoke_against_redis(redis_url: str, key_prefix: str) 
     assert key.startswith("sg_")
 
     listed = run("keys", "list", env=env)
+    assert listed.stdout.splitlines()[0] == "id\tname\tplan\tstate\tcreated"
     assert f"{tenant_id}\tacme\tfree\tactive" in listed.stdout
     assert key not in listed.stdout
+    again = run("keys", "create", "--name", "acme", "--plan", "developer", env=env)
+    assert again.returncode == 1
+    assert "'acme' exists already" in again.stderr
 
     revoked = run("keys", "revoke", tenant_id, env=env)
     assert revoked.returncode == 0
@@ -63,6 +71,57 @@ def test_errors_are_one_line_and_nonzero() -> None:
         assert result.stderr.count("\n") == 1, result.stderr
         assert text in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_every_command_and_flag_has_help_and_none_shows_markup() -> None:
+    parser = build_parser()
+    pending = [parser]
+    seen = 0
+    while pending:
+        current = pending.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help, f"{current.prog} {choice.dest} has no help"
+                pending.extend(action.choices.values())
+            else:
+                assert action.help, f"{current.prog} {'/'.join(action.option_strings)} has no help"
+                seen += 1
+        text = current.format_help()
+        assert "``" not in text, text
+    assert seen > 25
+    version = run("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("serpgate ")
+    plans = run("keys", "create", "--help").stdout
+    for plan in DEFAULT_PLANS:
+        assert plan in plans
+
+
+def test_sandbox_print_env_points_serve_at_it() -> None:
+    port = free_port()
+    command = [*SERPGATE, "sandbox", "--port", str(port), "--profile", "hostile", "--print-env"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline().strip() for _ in range(2)]
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=20)
+    settings: dict[str, str] = {}
+    for line in lines:
+        name, _, value = line.removeprefix("export ").partition("=")
+        settings[name] = shlex.split(value)[0]
+    engines = json.loads(settings["SERPGATE_ENGINE_URLS"])
+    assert engines["bing"] == f"http://127.0.0.1:{port}/bing"
+    proxies = json.loads(settings["SERPGATE_RESILIENCE__PROXIES__URLS"])
+    assert len(proxies) == 10
+    assert all(url.startswith("http://127.0.0.") for url in proxies)
+    # What it printed is what serve's settings read.
+    parsed = Settings(**{"engine_urls": engines, "resilience": {"proxies": {"urls": proxies}}})
+    assert parsed.engine_urls == engines
 
 
 def wait_for(url: str, proc: subprocess.Popen[str]) -> None:

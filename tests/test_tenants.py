@@ -39,11 +39,21 @@ async def test_revoked_key_stops_working_and_list_shows_it() -> None:
     key, tenant = await registry.create("acme", "free")
     await registry.authenticate(key)
     await registry.revoke(tenant.id)
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(AuthenticationError, match="was revoked"):
         await registry.authenticate(key)
     assert [(t.id, t.revoked) for t in await registry.list()] == [(tenant.id, True)]
     with pytest.raises(NotFound):
         await registry.revoke("tn_unknown")
+
+
+async def test_a_name_in_use_is_refused_until_its_tenant_is_revoked() -> None:
+    registry = TenantRegistry(MemoryStore(), DEFAULT_PLANS)
+    _, first = await registry.create("acme", "free")
+    with pytest.raises(InvalidRequest, match="'acme' exists already"):
+        await registry.create("acme", "developer")
+    await registry.revoke(first.id)
+    _, second = await registry.create("acme", "developer")
+    assert second.id != first.id
 
 
 async def test_unknown_plan_is_refused() -> None:

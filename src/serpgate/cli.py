@@ -1,4 +1,4 @@
-"""The ``serpgate`` command: serve, demo, sandbox, parse, keys.
+"""The serpgate command: serve, demo, sandbox, parse, keys.
 
 Every subcommand builds ``Settings`` from the environment once and hands it on; errors are one
 line on stderr and a non-zero exit, never a traceback.
@@ -17,6 +17,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,7 +36,7 @@ from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.faults import fault_profile
 from serpgate.sandbox.world import ProxyMix, SandboxWorld
 from serpgate.search import encode_entry, render_answer, utc_now
-from serpgate.settings import Settings
+from serpgate.settings import DEFAULT_PLANS, Settings
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.tenants import TenantRegistry
 
@@ -117,15 +118,22 @@ async def _start_world(args: argparse.Namespace, port: int) -> SandboxWorld:
     return await world.start()
 
 
+def _serve_env(world: SandboxWorld) -> list[str]:
+    """Shell lines that point ``serpgate serve`` at ``world``, ready to paste."""
+    lines = [f"SERPGATE_ENGINE_URLS='{orjson.dumps(world.engine_urls).decode()}'"]
+    if world.proxies:
+        proxies = orjson.dumps(world.proxy_urls).decode()
+        lines.append(f"SERPGATE_RESILIENCE__PROXIES__URLS='{proxies}'")
+    return [f"export {line}" for line in lines]
+
+
 def _describe_world(world: SandboxWorld, profile: str) -> str:
     engines = ", ".join(world.engine_urls)
     lines = [f"sandbox engines ({engines}) at {world.base_url}/<engine>, profile {profile}"]
     if world.proxies:
         kinds = Counter(proxy.kind.value for proxy in world.proxies)
         mix = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        lines.append(
-            f"  {len(world.proxies)} forward proxies ({mix}): {' '.join(world.proxy_urls)}"
-        )
+        lines.append(f"  {len(world.proxies)} forward proxies ({mix})")
     lines.append(f"  what the sandbox served and injected: {world.base_url}/_sandbox/stats")
     return "\n".join(lines)
 
@@ -165,7 +173,12 @@ async def _demo(args: argparse.Namespace) -> None:
 
 async def _sandbox(args: argparse.Namespace) -> None:
     world = await _start_world(args, args.port)
-    print(_describe_world(world, args.profile), flush=True)
+    if args.print_env:
+        print("\n".join(_serve_env(world)), flush=True)
+    else:
+        print(_describe_world(world, args.profile), flush=True)
+        print("  to point 'serpgate serve' at it, in the shell that runs serve:", flush=True)
+        print("\n".join(f"    {line}" for line in _serve_env(world)), flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -210,9 +223,11 @@ async def _keys(args: argparse.Namespace) -> None:
             print(f"created tenant {tenant.id} ({tenant.name}, plan {tenant.plan})")
             print(f"API key (shown once, store it now): {key}")
         elif args.action == "list":
+            print("id\tname\tplan\tstate\tcreated")
             for tenant in await registry.list():
                 state = "revoked" if tenant.revoked else "active"
-                print(f"{tenant.id}\t{tenant.name}\t{tenant.plan}\t{state}\t{tenant.created_at}")
+                created = tenant.created_at or "(from settings)"
+                print(f"{tenant.id}\t{tenant.name}\t{tenant.plan}\t{state}\t{created}")
         else:
             tenant = await registry.revoke(args.tenant_id)
             print(f"revoked {tenant.id} ({tenant.name})")
@@ -222,59 +237,141 @@ async def _keys(args: argparse.Namespace) -> None:
         await store.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="serpgate", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+serpgate: a self-hosted search-results API that answers in SerpApi's JSON shape.
 
-    serve = sub.add_parser("serve", help="run the API server (settings from SERPGATE_*)")
-    serve.add_argument("--host", default=None, help="bind address (default SERPGATE_HOST)")
-    serve.add_argument("--port", type=int, default=None, help="port (default SERPGATE_PORT)")
+Settings come from SERPGATE_* environment variables (docs/settings.md lists them all); a
+command's flags override the few settings they name. Run 'serpgate COMMAND --help' for each."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serpgate",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"serpgate {version('serpgate')}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the API server",
+        description="Run the API server with the settings in SERPGATE_*.",
+    )
+    serve.add_argument("--host", default=None, help="address to bind (default: SERPGATE_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: SERPGATE_PORT)")
     serve.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default SERPGATE_WORKERS, 1)"
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes sharing the port (default: SERPGATE_WORKERS, 1)",
     )
     serve.set_defaults(run=cmd_serve)
 
-    demo = sub.add_parser("demo", help="sandbox engines plus the service wired to them")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--sandbox-port", type=int, default=8001)
-    demo.add_argument("--api-key", default=None, help="demo key (default: generated, printed)")
+    demo = sub.add_parser(
+        "demo",
+        help="the sandbox engines plus the service wired to them, with a printed key",
+        description="Start the sandbox engines (and proxies) and the service wired to them, on "
+        "the in-memory store; print an API key and a first request to try.",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address for both (default: %(default)s)")
+    demo.add_argument("--port", type=int, default=8000, help="service port (default: %(default)s)")
+    demo.add_argument(
+        "--sandbox-port", type=int, default=8001, help="sandbox port (default: %(default)s)"
+    )
+    demo.add_argument("--api-key", default=None, help="the demo key (default: generated, printed)")
     demo.set_defaults(run=lambda a: asyncio.run(_demo(a)))
 
-    sandbox = sub.add_parser("sandbox", help="only the sandbox engines")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8001)
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="only the sandbox engines and proxies, for a service run elsewhere",
+        description="Start only the sandbox: engine emulators and forward proxies on loopback.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    sandbox.add_argument("--port", type=int, default=8001, help="port (default: %(default)s)")
+    sandbox.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print only the SERPGATE_* lines that point 'serpgate serve' at this sandbox",
+    )
     sandbox.set_defaults(run=lambda a: asyncio.run(_sandbox(a)))
 
     for command in (demo, sandbox):
         command.add_argument(
-            "--profile", default="calm", help="fault profile: calm or hostile (default calm)"
+            "--profile",
+            default="calm",
+            help="fault profile: calm (engines always answer) or hostile (bans, CAPTCHAs, 5xx, "
+            "resets, slow and broken proxies) (default: %(default)s)",
         )
         command.add_argument(
-            "--proxies", type=int, default=None, help="forward proxies (default: 10 if hostile)"
+            "--proxies",
+            type=int,
+            default=None,
+            help="forward proxies to start (default: 10 when hostile, none when calm)",
         )
         command.add_argument(
-            "--bad-share", type=float, default=0.3, help="share of dead, slow, 403 proxies"
+            "--bad-share",
+            type=float,
+            default=0.3,
+            help="share of the proxies that are dead, slow or refusing (default: %(default)s)",
         )
 
-    parse = sub.add_parser("parse", help="print the JSON answer for a saved result page")
-    parse.add_argument("--engine", required=True)
+    parse = sub.add_parser(
+        "parse",
+        help="print the JSON answer /search would give for a saved result page",
+        description="Parse a result page saved from an engine and print the JSON answer that "
+        "/search would give for it.",
+    )
+    parse.add_argument("--engine", required=True, help="the engine whose page this is")
     parse.add_argument("--q", default=None, help="the query (default: as the page shows it)")
-    parse.add_argument("--start", type=int, default=0, help="offset of the page's first result")
-    parse.add_argument("--num", type=int, default=10)
-    parse.add_argument("--device", default="desktop", choices=["desktop", "tablet", "mobile"])
-    parse.add_argument("--base-url", default="http://127.0.0.1:8000", help="origin for links")
-    parse.add_argument("file")
+    parse.add_argument(
+        "--start", type=int, default=0, help="offset of the page's first result (default: 0)"
+    )
+    parse.add_argument("--num", type=int, default=10, help="results per page (default: 10)")
+    parse.add_argument(
+        "--device",
+        default="desktop",
+        choices=["desktop", "tablet", "mobile"],
+        help="the device the page was fetched for (default: %(default)s)",
+    )
+    parse.add_argument(
+        "--base-url",
+        default="http://127.0.0.1:8000",
+        help="origin for the links in the answer (default: %(default)s)",
+    )
+    parse.add_argument("file", help="the saved HTML page")
     parse.set_defaults(run=cmd_parse)
 
-    keys = sub.add_parser("keys", help="manage API keys in the shared store")
-    actions = keys.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="create a tenant and print its key once")
-    create.add_argument("--name", required=True)
-    create.add_argument("--plan", default="developer")
-    actions.add_parser("list", help="list tenants (never keys)")
-    revoke = actions.add_parser("revoke", help="revoke a tenant's key")
-    revoke.add_argument("tenant_id")
+    plans = ", ".join(DEFAULT_PLANS)
+    keys = sub.add_parser(
+        "keys",
+        help="create, list and revoke API keys in the shared store (needs SERPGATE_REDIS_URL)",
+        description="Manage tenants and their API keys in the Redis store named by "
+        "SERPGATE_REDIS_URL. Keys are shown once, at creation, and stored only as hashes.",
+    )
+    actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create",
+        help="create a tenant and print its key once",
+        description="Create a tenant and print its API key, once.",
+    )
+    create.add_argument("--name", required=True, help="the tenant's name (unique)")
+    create.add_argument(
+        "--plan",
+        default="developer",
+        help=f"its plan: {plans}, or one defined in SERPGATE_PLANS (default: %(default)s)",
+    )
+    actions.add_parser(
+        "list",
+        help="list tenants (never their keys)",
+        description="List tenants with their plan and state; keys are never shown.",
+    )
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke a tenant's key",
+        description="Revoke a tenant's key; replicas stop accepting it within seconds.",
+    )
+    revoke.add_argument("tenant_id", help="the tenant's id (tn_...), as 'keys list' shows it")
     keys.set_defaults(run=lambda a: asyncio.run(_keys(a)))
     return parser
 

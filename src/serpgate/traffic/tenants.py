@@ -81,6 +81,8 @@ class TenantRegistry:
         """A new tenant and its key; the key is returned here and never again."""
         if plan not in self.plans:
             raise InvalidRequest(f"unknown plan {plan!r}; plans: {', '.join(self.plans)}")
+        if any(t.name == name and not t.revoked for t in await self.list()):
+            raise InvalidRequest(f"a tenant named {name!r} exists already; names are unique")
         key = "sg_" + secrets.token_urlsafe(KEY_BYTES)
         tenant = Tenant(
             id="tn_" + secrets.token_hex(8),
@@ -99,8 +101,10 @@ class TenantRegistry:
             )
         digest = hash_key(key)
         tenant = self._fixed.get(digest) or await self._lookup(digest)
-        if tenant is None or tenant.revoked or not hmac.compare_digest(tenant.key_hash, digest):
+        if tenant is None or not hmac.compare_digest(tenant.key_hash, digest):
             raise AuthenticationError("invalid API key")
+        if tenant.revoked:
+            raise AuthenticationError("this API key was revoked; ask for a new one")
         return tenant
 
     async def _lookup(self, digest: str) -> Tenant | None:
