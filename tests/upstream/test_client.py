@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -60,10 +62,57 @@ async def test_an_answer_over_the_cap_is_refused(origin: str) -> None:
         await client.close()
 
 
-async def test_a_refused_connection_is_a_transient_error() -> None:
-    client = UpstreamClient(UpstreamSettings(connect_timeout=1))
+@pytest.fixture
+async def rude_peers() -> AsyncIterator[dict[str, int]]:
+    """Raw TCP peers: one that hangs up once it has the request, one that never answers."""
+    done = asyncio.Event()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)
+        writer.close()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader.read(1 << 16)
+        await done.wait()
+
+    servers = [
+        await asyncio.start_server(handler, "127.0.0.1", 0) for handler in (hang_up, silent)
+    ]
+    ports = [server.sockets[0].getsockname()[1] for server in servers]
+    yield {"hang_up": ports[0], "silent": ports[1]}
+    done.set()
+    for writer in writers:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def failure(url: str, proxy: str | None = None, total: float = 10.0) -> str:
+    client = UpstreamClient(UpstreamSettings(connect_timeout=1, total_timeout=total))
     try:
-        with pytest.raises(TransientUpstreamError):
-            await client.send("test", UpstreamRequest(url=f"http://127.0.0.1:{free_port()}/"))
+        with pytest.raises(TransientUpstreamError) as caught:
+            await client.send("google", UpstreamRequest(url=url), proxy=proxy)
     finally:
         await client.close()
+    return caught.value.message
+
+
+async def test_failures_name_the_engine_the_peer_and_the_cause(rude_peers: dict[str, int]) -> None:
+    closed = free_port()
+    refused = await failure(f"http://127.0.0.1:{closed}/search")
+    assert refused == f"google: connection refused by 127.0.0.1:{closed}"
+    via_proxy = await failure("http://www.google.com/", proxy=f"http://u:pw@127.0.0.3:{closed}")
+    assert via_proxy == f"google: connection refused by proxy 127.0.0.3:{closed}"
+    assert "pw" not in via_proxy
+    unresolved = await failure("http://www.google.invalid/search")
+    assert unresolved == "google: could not resolve www.google.invalid"
+    hang_up = f"127.0.0.1:{rude_peers['hang_up']}"
+    hung_up = await failure(f"http://{hang_up}/")
+    assert hung_up == f"google: {hang_up} closed the connection before answering"
+    silent = await failure(f"http://127.0.0.1:{rude_peers['silent']}/", total=0.5)
+    assert silent == "google: no answer from 127.0.0.1 within 0.5 s"

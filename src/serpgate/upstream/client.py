@@ -18,6 +18,7 @@ import aiohttp
 from serpgate.engines.base import UpstreamRequest
 from serpgate.errors import TransientUpstreamError, UpstreamTimeout
 from serpgate.settings import UpstreamSettings
+from serpgate.upstream.failures import describe_failure
 
 # Engines' pages run to 2 MB; anything far larger is not a result page and not worth buffering.
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -74,12 +75,14 @@ class UpstreamClient:
         session's own total timeout.
         """
         started = time.perf_counter()
-        per_call = None
-        if time_left is not None:
-            per_call = aiohttp.ClientTimeout(
-                total=min(time_left, self._settings.total_timeout),
-                sock_connect=self._settings.connect_timeout,
-            )
+        # Always a ClientTimeout: aiohttp reads an explicit ``timeout=None`` as "no timeout at
+        # all", not as "the session's".
+        per_call = aiohttp.ClientTimeout(
+            total=min(time_left, self._settings.total_timeout)
+            if time_left is not None
+            else self._settings.total_timeout,
+            sock_connect=self._settings.connect_timeout,
+        )
         try:
             async with self._session(engine).request(
                 request.method,
@@ -108,11 +111,11 @@ class UpstreamClient:
                     elapsed=time.perf_counter() - started,
                 )
         except TimeoutError as exc:
-            raise UpstreamTimeout(f"{engine}: no answer in time") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise TransientUpstreamError(f"{engine}: truncated answer") from exc
+            message = describe_failure(engine, exc, request.url, proxy, per_call.total or 0.0)
+            raise UpstreamTimeout(message) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise TransientUpstreamError(f"{engine}: {type(exc).__name__}") from exc
+            message = describe_failure(engine, exc, request.url, proxy)
+            raise TransientUpstreamError(message) from exc
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
