@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 
 from serpgate.accesslog import AccessLogMiddleware
 from serpgate.api import account, admin, archive, health, metrics, search
+from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
@@ -98,12 +100,15 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="serpgate",
         summary="Search-engine result pages as typed JSON, in SerpApi's shape.",
-        version="0.1.0",
+        version=version("serpgate"),
         lifespan=lifespan,
+        docs_url=None,  # served from local files by serpgate.api.docs, never from a CDN
+        redoc_url=None,
     )
     app.state.metrics = metrics_
     app.state.lifecycle = lifecycle
     install_error_handlers(app)
+    install_docs(app)
     for module in (search, archive, account, health, metrics, admin):
         app.include_router(module.router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
