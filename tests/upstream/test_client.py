@@ -77,9 +77,7 @@ async def rude_peers() -> AsyncIterator[dict[str, int]]:
         await reader.read(1 << 16)
         await done.wait()
 
-    servers = [
-        await asyncio.start_server(handler, "127.0.0.1", 0) for handler in (hang_up, silent)
-    ]
+    servers = [await asyncio.start_server(handler, "127.0.0.1", 0) for handler in (hang_up, silent)]
     ports = [server.sockets[0].getsockname()[1] for server in servers]
     yield {"hang_up": ports[0], "silent": ports[1]}
     done.set()
