@@ -100,7 +100,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Workers are separate processes: each builds its app from the same environment.
         with _shared_metrics_dir(settings.metrics.multiproc_dir):
             uvicorn.run(
-                "serpgate.app:app_from_env", factory=True, workers=settings.workers, **options
+                "serpgate.app:app_from_env",
+                factory=True,
+                workers=settings.workers,
+                timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
+                **options,
             )
         return
     uvicorn.run(create_app(settings), **options)

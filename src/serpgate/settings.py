@@ -225,6 +225,10 @@ class Settings(BaseSettings):
     resilience: ResilienceSettings = ResilienceSettings()
     traffic: TrafficSettings = TrafficSettings()
     workers: Annotated[int, Field(ge=1)] = 1
+    # Seconds a worker of ``serve --workers N`` may take to answer its supervisor's health ping
+    # before it is killed and replaced. uvicorn's own 5 s kills a worker still importing on a
+    # busy host, and its replacement, in a loop.
+    worker_healthcheck_timeout: Annotated[int, Field(ge=1)] = 30
     metrics: MetricsSettings = MetricsSettings()
     shutdown: ShutdownSettings = ShutdownSettings()
 
