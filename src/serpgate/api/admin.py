@@ -12,6 +12,7 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from serpgate.api.credentials import bearer_token
 from serpgate.api.errors import json_response
 from serpgate.api.services import ServicesDep
 from serpgate.errors import AuthenticationError, NotFound
@@ -28,9 +29,7 @@ async def upstream_state(request: Request, services: ServicesDep) -> Response:
     configured = services.settings.admin_key
     if configured is None:
         raise NotFound("not found")
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    given = credentials.strip() if scheme.lower() == "bearer" else ""
-    given = given or request.query_params.get("admin_key", "")
+    given = bearer_token(request) or request.query_params.get("admin_key", "")
     if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
         raise AuthenticationError("this endpoint needs the admin key")
     return json_response(services.fetcher.snapshot())

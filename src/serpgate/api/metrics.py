@@ -13,6 +13,7 @@ from ipaddress import ip_address
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from serpgate.api.credentials import bearer_token
 from serpgate.api.errors import error_response
 from serpgate.api.services import ServicesDep
 from serpgate.metrics import CONTENT_TYPE, Metrics
@@ -22,12 +23,13 @@ router = APIRouter(tags=["operations"])
 
 
 def may_scrape(request: Request, settings: MetricsSettings) -> bool:
-    if settings.token is not None:
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            credentials.strip().encode(), settings.token.get_secret_value().encode()
-        ):
-            return True
+    token, expected = bearer_token(request), settings.token
+    if (
+        token
+        and expected
+        and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    ):
+        return True
     if request.client is None:
         return False
     try:

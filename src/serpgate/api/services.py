@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from serpgate.accesslog import annotate_request
+from serpgate.api.credentials import bearer_token
 from serpgate.archive import SearchArchive
 from serpgate.search import SearchService
 from serpgate.settings import Settings
@@ -47,8 +48,7 @@ def api_key_of(request: Request) -> str | None:
     key = request.query_params.get("api_key")
     if key:
         return key
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+    return bearer_token(request)
 
 
 async def get_tenant(request: Request, services: ServicesDep) -> Tenant:
