@@ -4,7 +4,7 @@ Parsing is pure CPU work that holds the GIL, so a thread only shares the loop's 
 while a process pool moves it to another core at the cost of pickling the page there and the
 result back. Pages under ``inline_below`` bytes parse inline, where a pool's round trip would cost
 more than the parse itself. ``bench/event_loop.py`` measures the three modes side by side; the
-default follows its figures (see the README's performance section).
+default follows its figures (see docs/performance.md).
 """
 
 from __future__ import annotations
