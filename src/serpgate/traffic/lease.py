@@ -21,6 +21,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Protocol
 
 from redis.asyncio.client import PubSub
@@ -35,22 +36,9 @@ log = logging.getLogger("serpgate.traffic")
 # How long a waiter sleeps between looks when no announcement can reach it.
 _POLL = 0.05
 
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
+_EXTEND = files("serpgate.traffic").joinpath("lease_extend.lua").read_text(encoding="utf-8")
 
-_RELEASE = """
--- KEYS[1]: the lease. ARGV: our token, the channel, the name to announce.
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-end
--- Announced even when the lease had run out: waiters should look at the cache now either way.
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-return 1
-"""
+_RELEASE = files("serpgate.traffic").joinpath("lease_release.lua").read_text(encoding="utf-8")
 
 
 class Leases(Protocol):
