@@ -15,7 +15,7 @@ reads to decide whether another attempt could help::
     └── UpstreamError                  502  the engine's answer could not be used
         ├── BlockedError               502  the engine answered a CAPTCHA, challenge or ban page
         │   └── JavaScriptRequired     502  the engine wants a browser, not an HTTP client
-        ├── UnrecognizedPage           502  neither results, nor the engine's no-results, nor a block
+        ├── UnrecognizedPage           502  not results, nor the engine's no-results, nor a block
         ├── TransientUpstreamError     502  5xx, reset, truncated body: another attempt may work
         │   └── UpstreamTimeout        504  no complete answer inside the deadline
         └── FatalUpstreamError         502  a 4xx that no retry fixes
