@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from serpgate.engines.bing import BingEngine
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -179,6 +179,11 @@ def test_page_without_results_is_fully_empty_not_an_error() -> None:
     assert data.search_information.organic_results_state == "Fully empty"
 
 
+_ONE_RESULT = (
+    '<ol id="b_results"><li class="b_algo"><h2><a href="https://x.test/">X</a></h2></li></ol>'
+)
+
+
 @pytest.mark.parametrize(
     ("text", "total"),
     [
@@ -189,7 +194,7 @@ def test_page_without_results_is_fully_empty_not_an_error() -> None:
     ],
 )
 def test_total_results_in_every_spelling(text: str, total: int) -> None:
-    html = f'<html><body><span class="sb_count">{text}</span></body></html>'
+    html = f'<html><body><span class="sb_count">{text}</span>{_ONE_RESULT}</body></html>'
     data = BingEngine().parse(html, SearchParams(engine="bing", q="x"))
     assert data.search_information.total_results == total
 
@@ -201,6 +206,13 @@ def test_related_searches_from_the_classic_block() -> None:
         '<li><a href="/search?q=coffee+beans&amp;FORM=QSRE1"><div class="b_suggestionIcon">'
         '</div><div class="b_suggestionText">coffee <strong>beans</strong></div></a></li>'
         "</ul></div></li></ol></body></html>"
+    )
+    # Related searches alone are no evidence that the page's results were read.
+    with pytest.raises(UnrecognizedPage):
+        BingEngine().parse(html, SearchParams(engine="bing", q="coffee"))
+    html = html.replace(
+        '<ol id="b_results">',
+        '<ol id="b_results"><li class="b_algo"><h2><a href="https://x.test/">X</a></h2></li>',
     )
     data = BingEngine().parse(html, SearchParams(engine="bing", q="coffee"))
     assert data.related_searches is not None

@@ -121,7 +121,7 @@ class Recognition:
         if not results_page and not no_results:
             raise UnrecognizedPage(
                 f"{engine} answered a page that is neither its results, nor its no-results "
-                "page, nor a known block; the page was kept for an operator"
+                "page, nor a known block"
             )
         return cls(engine, no_results)
 
@@ -131,8 +131,7 @@ class Recognition:
         if not read and not self.no_results:
             raise UnrecognizedPage(
                 f"{self.engine} answered what looks like a results page, but no result could "
-                "be read from it and it does not say there are none (a new layout?); the page "
-                "was kept for an operator"
+                "be read from it and it does not say there are none (a new layout?)"
             )
         state = "Results for exact spelling" if data.organic_results else "Fully empty"
         if data.search_information.organic_results_state == state:

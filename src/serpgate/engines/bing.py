@@ -22,9 +22,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     css_within,
+    echoes_query,
     expanded_sitelinks,
     first_text,
     input_value,
@@ -36,7 +38,7 @@ from serpgate.engines.base import (
     url_path,
     with_query,
 )
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
     KnowledgeGraph,
@@ -60,6 +62,10 @@ _CHALLENGE_SELECTORS = (
     "form[action*='/turing/captcha']",
     "iframe[src*='/turing/captcha']",
 )
+# A results page: the list of results, which an empty page has too.
+_RESULTS_CONTAINERS = "#b_results"
+# Bing's own "There are no results for …" block, which stands where the results would.
+_NO_RESULTS = "li.b_no, #b_results .b_no"
 # A challenge stays on an exit for minutes; asking again sooner only confirms the suspicion.
 _CHALLENGE_REST_SECONDS = 300.0
 
@@ -130,25 +136,30 @@ class BingEngine(Engine):
         tree = LexborHTMLParser(html)
         root = tree.root
         if root is None:
-            return SerpData(
-                search_information=SearchInformation(organic_results_state="Fully empty")
-            )
+            raise UnrecognizedPage("bing answered an empty page")
         _raise_if_challenge(root)
+        page = Recognition.of(
+            self.name,
+            results_page=root.css_first(_RESULTS_CONTAINERS) is not None
+            or echoes_query(root, params.q, "#sb_form_q"),
+            no_results=root.css_first(_NO_RESULTS) is not None,
+        )
         for noise in root.css(_NOISE_SELECTORS):
             noise.decompose()
 
         organic = self._organic_results(root, params)
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=_total_results(first_text(root, ".sb_count")),
             query_displayed=input_value(root, "#sb_form_q") or params.q,
         )
-        return SerpData(
-            search_information=information,
-            knowledge_graph=self._knowledge_graph(root),
-            organic_results=organic,
-            related_searches=self._related_searches(root) or None,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                knowledge_graph=self._knowledge_graph(root),
+                organic_results=organic,
+                related_searches=self._related_searches(root) or None,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _absolute(self, href: str | None) -> str | None:
