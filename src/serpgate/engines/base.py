@@ -323,8 +323,9 @@ def parse_int(text: str | None) -> int | None:
 
 
 def parse_count(text: str) -> int | None:
-    """The first number in text such as "About 1,230,000 results" or "106.000.000 results"."""
-    match = re.search(r"\d[\d.,\s\u202f\xa0]*", text)
+    """The first number in text such as "About 1,230,000 results", "106.000.000 results" or
+    the Swiss "44’300’000 results"."""
+    match = re.search(r"\d[\d.,\s\u202f\xa0’']*", text)
     if match is None:
         return None
     return parse_int(re.sub(r"\D", "", match.group(0)))

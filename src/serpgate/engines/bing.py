@@ -38,6 +38,7 @@ from serpgate.engines.base import (
     url_path,
     with_query,
 )
+from serpgate.engines.bing_features import ads, related_questions
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -70,7 +71,7 @@ _NO_RESULTS = "li.b_no, #b_results .b_no"
 _CHALLENGE_REST_SECONDS = 300.0
 
 # Text that is chrome, not content: the "Web" badge before snippets and screen-reader notes.
-_NOISE_SELECTORS = "script, style, noscript, .algoSlug_icon, .expansionAccessibilityText"
+_NOISE_SELECTORS = "script, style, noscript, .algoSlug_icon, .expansionAccessibilityText, .b_adSlug"
 
 # Where a result's snippet lives, most specific first: the caption paragraph (all years), the
 # line-clamped paragraph (2022+), the slug paragraph with its badge, then generic fallbacks.
@@ -92,8 +93,9 @@ _DATE_SEPARATORS = ("·", "—")
 # What to strip between a marked-up date and the snippet.
 _AFTER_DATE = " ·—-"
 
-# One number as Bing prints it in any locale: "52", "1,230", "106.000.000", "1 230".
-_NUMBER = re.compile(r"\d(?:[\d.,\u202f\xa0 ]*\d)?")
+# One number as Bing prints it in any locale: "52", "1,230", "106.000.000", "1 230", and the
+# Swiss "44’300’000".
+_NUMBER = re.compile(r"\d(?:[\d.,\u202f\xa0 ’']*\d)?")
 
 _RELATED_CONTAINERS = "#brsv3, .b_rs, .b_rrsr, .richrswrapper, .richrsrailsugwrapper"
 _RELATED_TEXT = (".b_suggestionText", ".richrsrailsuggestion_text", ".suggestion_text")
@@ -155,8 +157,10 @@ class BingEngine(Engine):
         return page.confirm(
             SerpData(
                 search_information=information,
+                ads=ads(root, self._absolute) or None,
                 knowledge_graph=self._knowledge_graph(root),
                 organic_results=organic,
+                related_questions=related_questions(root, self._absolute) or None,
                 related_searches=self._related_searches(root) or None,
                 pagination=self._pagination(root, params),
             )
