@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -29,8 +29,15 @@ class LiveService:
 
 
 @contextmanager
-def live_service(api_keys: str, **settings: object) -> Iterator[LiveService]:
-    """Start sandbox + service on free loopback ports; stop both on exit."""
+def live_service(
+    api_keys: str, routes: Mapping[str, str] | None = None, **settings: object
+) -> Iterator[LiveService]:
+    """Start sandbox + service on free loopback ports; stop both on exit.
+
+    ``routes`` sends an engine to another engine's emulator (``{"bing": "brave"}``): a misrouted
+    or changed engine, whose pages its parser must not take for its own.
+    """
+    routes = routes or {}
     ready = threading.Event()
     stop = threading.Event()
     found: dict[str, object] = {}
@@ -42,7 +49,9 @@ def live_service(api_keys: str, **settings: object) -> Iterator[LiveService]:
         sandbox = f"http://127.0.0.1:{runner.addresses[0][1]}"
         config = Settings(
             api_keys=SecretStr(api_keys),
-            engine_urls={e.engine: f"{sandbox}/{e.engine}" for e in all_emulators()},
+            engine_urls={
+                e.engine: f"{sandbox}/{routes.get(e.engine, e.engine)}" for e in all_emulators()
+            },
             **settings,  # type: ignore[arg-type]  # validated by Settings itself
         )
         server = uvicorn.Server(

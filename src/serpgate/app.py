@@ -28,6 +28,7 @@ from serpgate.archive import SearchArchive
 from serpgate.engines.registry import ENGINE_TYPES, build_engines
 from serpgate.lifecycle import Lifecycle
 from serpgate.metrics import Metrics
+from serpgate.pagekeeper import PageKeeper
 from serpgate.parsing import PageParser
 from serpgate.search import SearchService
 from serpgate.settings import Settings
@@ -70,8 +71,16 @@ def create_app(settings: Settings) -> FastAPI:
             parse=parser.parse,
         )
         engines = build_engines(settings.engine_urls)
+        keeper = PageKeeper(parse.unrecognized_dir, parse.unrecognized_keep)
         service = SearchService(
-            engines, fetcher, settings.upstream.deadline, archive_, tenants, traffic, metrics_
+            engines,
+            fetcher,
+            settings.upstream.deadline,
+            archive_,
+            tenants,
+            traffic,
+            metrics_,
+            keeper,
         )
         app.state.services = Services(
             settings=settings,

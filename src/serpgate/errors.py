@@ -89,7 +89,13 @@ class UnrecognizedPage(UpstreamError):
 
     Answering such a page as "no results" would be a confident lie (a new layout, a consent page, an
     interstitial, a truncated body); a parser says "no results" only on the engine's own evidence.
+    The upstream layer attaches the page and the URL it came from, for the operator's copy.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.page: str | None = None
+        self.url: str | None = None
 
 
 class TransientUpstreamError(UpstreamError):

@@ -140,6 +140,12 @@ class Metrics:
             registry=registry,
             multiprocess_mode="liveall",
         )
+        self.unrecognized = Counter(
+            "serpgate_unrecognized_pages",
+            "Pages an engine's parser did not recognise (a new layout?), by engine",
+            ["engine"],
+            registry=registry,
+        )
         self.parse_seconds = Histogram(
             "serpgate_parse_duration_seconds",
             "Time to parse one result page, by engine",
@@ -210,6 +216,10 @@ class Metrics:
         except KeyError:
             raise ValueError(f"unknown breaker state {state!r}") from None
         self.breaker.labels(self.engine_label(engine)).set(level)
+
+    def record_unrecognized(self, engine: str) -> None:
+        """A page the engine's parser did not recognise, answered as a 502 and kept."""
+        self.unrecognized.labels(self.engine_label(engine)).inc()
 
     def observe_parse(self, engine: str, seconds: float) -> None:
         self.parse_seconds.labels(self.engine_label(engine)).observe(seconds)

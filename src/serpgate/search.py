@@ -35,10 +35,12 @@ from serpgate.errors import (
     QuotaExceeded,
     RateLimited,
     SerpgateError,
+    UnrecognizedPage,
 )
 from serpgate.metrics import Metrics
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
+from serpgate.pagekeeper import PageKeeper
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.cache import cache_key
 from serpgate.traffic.layer import TrafficLayer
@@ -74,6 +76,7 @@ class SearchService:
         tenants: TenantRegistry,
         traffic: TrafficLayer,
         metrics: Metrics,
+        keeper: PageKeeper,
     ) -> None:
         self.engines = engines
         self._fetcher = fetcher
@@ -82,6 +85,7 @@ class SearchService:
         self._tenants = tenants
         self._traffic = traffic
         self._metrics = metrics
+        self._keeper = keeper
         self._background: set[asyncio.Task[None]] = set()
 
     def engine(self, name: str) -> Engine:
@@ -225,10 +229,29 @@ class SearchService:
             outcome = await self._fetcher.fetch(
                 engine, params, deadline=time.monotonic() + self._deadline
             )
+        except UnrecognizedPage as exc:
+            # Raised, so neither cached nor charged; counted and kept, so that a new layout is
+            # seen on its first page.
+            self._metrics.record_unrecognized(engine.name)
+            await self._keep(engine.name, exc)
+            raise
         finally:
             self._publish_upstream(engine.name)
         annotate_request(attempts=outcome.attempts)
         return outcome.html, encode_entry(outcome.data, outcome.url, outcome.attempts)
+
+    async def _keep(self, engine: str, error: UnrecognizedPage) -> None:
+        if error.page is None:
+            return
+        path = await asyncio.to_thread(
+            self._keeper.keep, engine, error.url, error.page, error.message
+        )
+        log.warning(
+            "%s: unrecognised page%s: %s",
+            engine,
+            f" kept as {path}" if path is not None else "",
+            error.message,
+        )
 
     def _publish_upstream(self, engine: str) -> None:
         """Breaker and exit states for the metrics, refreshed whenever the engine was asked."""

@@ -8,6 +8,7 @@ anywhere else.
 
 from __future__ import annotations
 
+import tempfile
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -164,6 +165,11 @@ class ParseSettings(BaseModel):
     mode: Literal["inline", "thread", "process"] = "process"
     workers: Annotated[int | None, Field(ge=1)] = None
     inline_below: Annotated[int, Field(ge=0)] = 64 * 1024
+    # Pages no parser recognised, kept for an operator (see ``PageKeeper``); None keeps none.
+    unrecognized_dir: Path | None = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "serpgate-unrecognized"
+    )
+    unrecognized_keep: Annotated[int, Field(ge=1)] = 200
 
 
 class MetricsSettings(BaseModel):

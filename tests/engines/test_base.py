@@ -6,9 +6,11 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
+    Recognition,
     absolute_url,
     css_any,
     css_within,
+    echoes_query,
     looks_blocked,
     node_text,
     parse_count,
@@ -17,6 +19,14 @@ from serpgate.engines.base import (
     split_leading_date,
     split_marked_date,
     url_path,
+)
+from serpgate.errors import UnrecognizedPage
+from serpgate.models.response import (
+    Ad,
+    OrganicResult,
+    RelatedSearch,
+    SearchInformation,
+    SerpData,
 )
 
 
@@ -160,3 +170,38 @@ class TestSelectors:
         assert looks_blocked(tree, page, "solver", ("captcha",))
         captcha = "<form action='/captcha'></form>"
         assert looks_blocked(LexborHTMLParser(captcha), captcha, "x", ())
+
+
+class TestRecognition:
+    """The three-step contract: evidence before extraction, results or the engine's own "none"."""
+
+    def test_a_page_without_evidence_is_unrecognised(self) -> None:
+        with pytest.raises(UnrecognizedPage, match="bing answered a page that is neither"):
+            Recognition.of("bing", results_page=False, no_results=False)
+
+    def test_a_results_page_that_gave_nothing_is_unrecognised(self) -> None:
+        page = Recognition.of("bing", results_page=True, no_results=False)
+        with pytest.raises(UnrecognizedPage, match="no result could be read"):
+            page.confirm(SerpData(related_searches=[RelatedSearch(query="q")]))
+
+    def test_the_engines_own_no_results_is_an_empty_success(self) -> None:
+        page = Recognition.of("bing", results_page=False, no_results=True)
+        data = page.confirm(SerpData())
+        assert data.organic_results == []
+        assert data.search_information.organic_results_state == "Fully empty"
+
+    def test_results_are_confirmed_and_the_state_follows_them(self) -> None:
+        page = Recognition.of("bing", results_page=True, no_results=False)
+        result = OrganicResult(position=1, title="t", link="https://x.test/")
+        empty_state = SearchInformation(organic_results_state="Fully empty")
+        data = page.confirm(SerpData(search_information=empty_state, organic_results=[result]))
+        assert data.search_information.organic_results_state == "Results for exact spelling"
+        ad = Ad(position=1, block_position="right", title="t", link="https://x.test/")
+        only_ads = page.confirm(SerpData(ads=[ad]))
+        assert only_ads.search_information.organic_results_state == "Fully empty"
+
+    def test_the_search_box_echoes_the_query(self) -> None:
+        tree = LexborHTMLParser('<form><input id="q" value=" Coffee  beans"></form>')
+        assert echoes_query(tree, "coffee beans", "#nope", "#q")
+        assert not echoes_query(tree, "coffee", "#q")
+        assert not echoes_query(tree, "coffee beans", "#nope")

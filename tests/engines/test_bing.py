@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from serpgate.engines.bing import BingEngine
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -161,6 +161,141 @@ class TestNoJs2021:
 
 
 @pytest.mark.fixtures
+class TestDesktop2019Ads:
+    """The 2019 German-market desktop page: three ad blocks (top, bottom, right rail)."""
+
+    PAGE = "bing/desktop_2019-08-12_q-best-cloud-services.html"
+
+    @pytest.fixture
+    def data(self) -> SerpData:
+        return _parse(self.PAGE, "best cloud services")
+
+    def test_swiss_result_count(self, data: SerpData) -> None:
+        assert data.search_information.total_results == 44_300_000  # "44’300’000 results"
+
+    def test_ads_by_block(self, data: SerpData) -> None:
+        assert data.ads is not None
+        placed = [(ad.block_position, ad.position) for ad in data.ads]
+        assert placed == [("top", n) for n in (1, 2, 3, 4)] + [("bottom", n) for n in (1, 2, 3)] + [
+            ("right", n) for n in (1, 2, 3, 4, 5)
+        ]
+
+    def test_an_ad_keeps_its_landing_page_and_its_tracker_apart(self, data: SerpData) -> None:
+        assert data.ads is not None
+        first = data.ads[0]
+        assert first.title == "Cloud Service für KMU - Cloud Service Management"
+        assert first.link.startswith(
+            "https://www.onventoo.com/ch/de/cloud-services?utm_source=bing"
+        )
+        assert first.tracking_link is not None
+        assert first.tracking_link.startswith("https://www.bing.com/aclick?ld=e3EqLOlsr78xJ5Ia")
+        assert first.displayed_link == "https://www.onventoo.com/Cloud-Service"
+        assert first.description == (
+            "Zuverlässige Cloud Services für Unternehmen. Nutzen Sie die Flexibilität der Cloud. "
+            "Mehr Möglichkeiten für Unternehmen dank zuverlässiger Cloud Services."
+        )
+        right = data.ads[-1]
+        assert right.title == "Cloud Service - Such Cloud Service"
+        assert right.link.startswith("https://www.zapmeta.ch/ws?q=cloud%20service")
+
+    def test_ad_sitelinks_expanded_and_inline(self, data: SerpData) -> None:
+        assert data.ads is not None
+        expanded = data.ads[0].sitelinks and data.ads[0].sitelinks.expanded
+        assert expanded is not None
+        assert [(s.title, s.snippet) for s in expanded] == [
+            ("Office 365 Funktionen", "Mehr zu den Funktionen. Erleben Sie die Möglichkeiten."),
+            (
+                "O365 Beratung buchen",
+                "Gleich eine Beratung online buchen. Kostenlose Erstberatung zu O365.",
+            ),
+            ("Beratung online buchen", "Online eine Beratung buchen. Unverbindliche Erstberatung."),
+            ("Office 365 Möglichkeiten", "Mehr zu den Möglichkeiten. Erleben Sie die Funktionen."),
+        ]
+        assert expanded[0].link.startswith("https://www.onventoo.com/ch/de/office-365-funktionen?")
+        assert (expanded[0].tracking_link or "").startswith("https://www.bing.com/aclick?")
+        inline = data.ads[1].sitelinks and data.ads[1].sitelinks.inline
+        assert inline is not None
+        assert [s.title for s in inline] == [
+            "IT Services",
+            "IT Outsourcing",
+            "Cloud Computing",
+            "IT Support",
+            "IT Service Kosten",
+            "Server Housing",
+        ]
+        offers = data.ads[3].sitelinks and data.ads[3].sitelinks.inline
+        assert offers is not None
+        assert [s.title for s in offers] == [
+            "Tresorit Business - ab 10,00 €/Monat",
+            "Tresorit Premium - ab 10,00 €/Monat",
+        ]
+
+    def test_ads_and_answers_stay_out_of_organic_results(self, data: SerpData) -> None:
+        assert [r.title for r in data.organic_results] == [
+            "The Best Cloud Storage and File-Sharing Services for 2019 ...",
+            "Best cloud storage of 2019 online: free, paid and business ...",
+            "The Best Free Cloud Storage Services for Backup in 2019",
+            "Die 10 besten Cloud-Speicher | heise Download",
+            "Best cloud computing services of 2019 | TechRadar",
+            "Cloud Storage Comparison 2019: Compare 50+ Cloud Providers",
+        ]
+
+    def test_golden(self, data: SerpData) -> None:
+        assert_golden(
+            "bing/desktop_2019-08-12_q-best-cloud-services",
+            data.model_dump(mode="json", exclude_none=True),
+        )
+
+
+@pytest.mark.fixtures
+class TestHttpClient2021Hello:
+    """The 2021 page for "Hello": People also ask, images and videos answers, an entity pane."""
+
+    PAGE = "bing/http_client_2021-05-10_q-hello.html"
+
+    @pytest.fixture
+    def data(self) -> SerpData:
+        return _parse(self.PAGE, "Hello")
+
+    def test_related_questions(self, data: SerpData) -> None:
+        assert data.related_questions is not None
+        assert [q.question for q in data.related_questions] == [
+            "What does Hello mean in texting?",
+            "What is the plural of Hello?",
+            "What is the history of the word Hello?",
+            "What can you do with Hello?",
+        ]
+        first = data.related_questions[0]
+        assert first.title == "HELLO | meaning in the Cambridge English Dictionary"
+        assert first.link == "https://dictionary.cambridge.org/dictionary/english/hello"
+        assert first.displayed_link == "dictionary.cambridge.org/dictionary/english/hello"
+        assert (first.snippet or "").startswith(
+            "Hello is also said at the beginning of a telephone conversation."
+        )
+
+    def test_answers_are_not_organic_results(self, data: SerpData) -> None:
+        # The page's nine web results, in order; the question cards' sources, the images and
+        # videos answers and the entity pane are not among them.
+        assert [r.title for r in data.organic_results] == [
+            "HELLO! - Daily royal, celebrity, fashion, beauty ...",
+            "Hello Neighbor - Stealth Horror Game",
+            "Adele - Hello - YouTube",
+            "hello network",
+            "Hello | Definition of Hello by Merriam-Webster",
+            "Hello - definition of hello by The Free Dictionary",
+            "HELLO | meaning in the Cambridge English Dictionary",
+            "Hello! | Super Simple Songs - YouTube",
+            "Hello - Wikipedia",
+        ]
+        assert data.ads is None
+
+    def test_golden(self, data: SerpData) -> None:
+        assert_golden(
+            "bing/http_client_2021-05-10_q-hello", data.model_dump(mode="json", exclude_none=True)
+        )
+
+
+@pytest.mark.fixtures
 def test_challenge_page_raises_blocked() -> None:
     # The page's inline CSS mentions b_algo; the challenge markup is what must decide.
     with pytest.raises(BlockedError, match="One last step") as raised:
@@ -179,6 +314,11 @@ def test_page_without_results_is_fully_empty_not_an_error() -> None:
     assert data.search_information.organic_results_state == "Fully empty"
 
 
+_ONE_RESULT = (
+    '<ol id="b_results"><li class="b_algo"><h2><a href="https://x.test/">X</a></h2></li></ol>'
+)
+
+
 @pytest.mark.parametrize(
     ("text", "total"),
     [
@@ -186,10 +326,11 @@ def test_page_without_results_is_fully_empty_not_an_error() -> None:
         ("106.000.000 results", 106_000_000),
         ("11-20 of 1,230 results", 1230),
         ("Environ 1 230 résultats", 1230),
+        ("44’300’000 results", 44_300_000),
     ],
 )
 def test_total_results_in_every_spelling(text: str, total: int) -> None:
-    html = f'<html><body><span class="sb_count">{text}</span></body></html>'
+    html = f'<html><body><span class="sb_count">{text}</span>{_ONE_RESULT}</body></html>'
     data = BingEngine().parse(html, SearchParams(engine="bing", q="x"))
     assert data.search_information.total_results == total
 
@@ -201,6 +342,13 @@ def test_related_searches_from_the_classic_block() -> None:
         '<li><a href="/search?q=coffee+beans&amp;FORM=QSRE1"><div class="b_suggestionIcon">'
         '</div><div class="b_suggestionText">coffee <strong>beans</strong></div></a></li>'
         "</ul></div></li></ol></body></html>"
+    )
+    # Related searches alone are no evidence that the page's results were read.
+    with pytest.raises(UnrecognizedPage):
+        BingEngine().parse(html, SearchParams(engine="bing", q="coffee"))
+    html = html.replace(
+        '<ol id="b_results">',
+        '<ol id="b_results"><li class="b_algo"><h2><a href="https://x.test/">X</a></h2></li>',
     )
     data = BingEngine().parse(html, SearchParams(engine="bing", q="coffee"))
     assert data.related_searches is not None

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from serpgate.engines.brave import BraveEngine
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -198,10 +198,12 @@ def test_older_markup_with_result_header_and_snippet_description() -> None:
 
 def test_relative_links_are_not_results() -> None:
     html = (
-        '<html><body><div class="snippet" data-type="web"><a href="/a/redirect?x=1">'
-        '<div class="title">Sponsored</div></a></div></body></html>'
+        '<html><body><div id="results"><div class="snippet" data-type="web">'
+        '<a href="/a/redirect?x=1"><div class="title">Sponsored</div></a></div></div></body></html>'
     )
-    assert _parse_html(html).organic_results == []
+    # Not a result, and so nothing read: without Brave's "No results found" that is no answer.
+    with pytest.raises(UnrecognizedPage):
+        _parse_html(html)
 
 
 class TestBuildRequest:

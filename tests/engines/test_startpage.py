@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from serpgate.engines.startpage import StartpageEngine
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -182,9 +182,14 @@ class TestEmbeddedProps:
         assert result.snippet == "Said 'hi'."
 
     def test_no_results_is_fully_empty(self) -> None:
-        data = _parse(_page(_props()))
+        notice = '<div class="no-results"><h2>No results found for <b>x</b></h2></div>'
+        data = _parse(_page(_props(), body=notice))
         assert data.organic_results == []
         assert data.search_information.organic_results_state == "Fully empty"
+
+    def test_empty_props_without_the_notice_are_unrecognised(self) -> None:
+        with pytest.raises(UnrecognizedPage):
+            _parse(_page(_props()))
 
     def test_cut_off_props_fall_back_to_markup(self) -> None:
         markup = (
@@ -228,10 +233,9 @@ class TestBlockPages:
             _parse(html)
         assert caught.value.retry_after > 0
 
-    def test_an_empty_page_is_not_a_block(self) -> None:
-        data = _parse("<html><body><p>Nothing here.</p></body></html>")
-        assert data.organic_results == []
-        assert data.search_information.organic_results_state == "Fully empty"
+    def test_an_empty_page_is_not_a_block_nor_no_results(self) -> None:
+        with pytest.raises(UnrecognizedPage):
+            _parse("<html><body><p>Nothing here.</p></body></html>")
 
 
 class TestBuildRequest:

@@ -6,6 +6,17 @@ or raises a typed ``BlockedError``. Engines hold no connections and no mutable s
 instance serves every request and a parser can run in any thread or process. Where the engine's
 server lives is a constructor argument (a setting), so production points at the real engine and
 tests at the sandbox.
+
+A parser never answers a page it does not recognise with "no results". Every ``parse`` goes
+through three steps, the middle two with ``Recognition``::
+
+    raise_if_challenge(tree)                       # 1. the engine's block pages: BlockedError
+    page = Recognition.of(self.name,               # 2. positive evidence, or UnrecognizedPage
+        results_page=tree.css_first("#results") is not None or echoes_query(tree, q, "#q"),
+        no_results=tree.css_first(".no-results") is not None)
+    ...extract every block...
+    return page.confirm(SerpData(...))             # 3. nothing read and no "no results" marker:
+                                                   #    UnrecognizedPage, not an empty Success
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from serpgate.errors import UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData, Sitelink, Sitelinks
 
@@ -74,6 +86,65 @@ class Engine(ABC):
         if params.hl:
             headers["Accept-Language"] = f"{params.hl},en;q=0.8"
         return headers
+
+
+# The blocks that show a page was read: pagination and related searches alone do not (an error
+# page can carry a search box and links that look like them), nor does search_information.
+_CONTENT_BLOCKS = (
+    "organic_results",
+    "ads",
+    "answer_box",
+    "knowledge_graph",
+    "local_results",
+    "top_stories",
+    "related_questions",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What a page showed of itself, decided before anything is read from it.
+
+    ``Recognition.of`` refuses a page with neither the engine's evidence of a results page (its
+    result container, its search box echoing the query) nor its own no-results marker;
+    ``confirm`` refuses a page that looked like results but gave nothing, unless the engine said
+    "no results" itself. Either refusal is ``UnrecognizedPage``: a new layout, a consent page, an
+    interstitial or a truncated body is reported, never served (and cached, and charged) as an
+    empty search.
+    """
+
+    engine: str
+    no_results: bool
+
+    @classmethod
+    def of(cls, engine: str, *, results_page: bool, no_results: bool) -> Recognition:
+        if not results_page and not no_results:
+            raise UnrecognizedPage(
+                f"{engine} answered a page that is neither its results, nor its no-results "
+                "page, nor a known block"
+            )
+        return cls(engine, no_results)
+
+    def confirm(self, data: SerpData) -> SerpData:
+        """``data`` with its ``organic_results_state`` set by what was read, or the refusal."""
+        read = any(getattr(data, name) for name in _CONTENT_BLOCKS)
+        if not read and not self.no_results:
+            raise UnrecognizedPage(
+                f"{self.engine} answered what looks like a results page, but no result could "
+                "be read from it and it does not say there are none (a new layout?)"
+            )
+        state = "Results for exact spelling" if data.organic_results else "Fully empty"
+        if data.search_information.organic_results_state == state:
+            return data
+        information = data.search_information.model_copy(update={"organic_results_state": state})
+        return data.model_copy(update={"search_information": information})
+
+
+def echoes_query(root: LexborNode | LexborHTMLParser, query: str, *selectors: str) -> bool:
+    """Whether the page's search box (the first of ``selectors`` found) holds ``query``: an
+    engine fills it on its own results pages, so it is evidence of one."""
+    shown = input_value(root, *selectors)
+    return bool(shown) and shown.casefold() == clean(query).casefold()
 
 
 _SPACE = re.compile(r"\s+")
@@ -252,8 +323,9 @@ def parse_int(text: str | None) -> int | None:
 
 
 def parse_count(text: str) -> int | None:
-    """The first number in text such as "About 1,230,000 results" or "106.000.000 results"."""
-    match = re.search(r"\d[\d.,\s\u202f\xa0]*", text)
+    """The first number in text such as "About 1,230,000 results", "106.000.000 results" or
+    the Swiss "44’300’000 results"."""
+    match = re.search(r"\d[\d.,\s\u202f\xa0’']*", text)
     if match is None:
         return None
     return parse_int(re.sub(r"\D", "", match.group(0)))

@@ -22,9 +22,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     css_within,
+    echoes_query,
     expanded_sitelinks,
     first_text,
     input_value,
@@ -36,7 +38,8 @@ from serpgate.engines.base import (
     url_path,
     with_query,
 )
-from serpgate.errors import BlockedError
+from serpgate.engines.bing_features import ads, related_questions
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
     KnowledgeGraph,
@@ -60,11 +63,15 @@ _CHALLENGE_SELECTORS = (
     "form[action*='/turing/captcha']",
     "iframe[src*='/turing/captcha']",
 )
+# A results page: the list of results, which an empty page has too.
+_RESULTS_CONTAINERS = "#b_results"
+# Bing's own "There are no results for …" block, which stands where the results would.
+_NO_RESULTS = "li.b_no, #b_results .b_no"
 # A challenge stays on an exit for minutes; asking again sooner only confirms the suspicion.
 _CHALLENGE_REST_SECONDS = 300.0
 
 # Text that is chrome, not content: the "Web" badge before snippets and screen-reader notes.
-_NOISE_SELECTORS = "script, style, noscript, .algoSlug_icon, .expansionAccessibilityText"
+_NOISE_SELECTORS = "script, style, noscript, .algoSlug_icon, .expansionAccessibilityText, .b_adSlug"
 
 # Where a result's snippet lives, most specific first: the caption paragraph (all years), the
 # line-clamped paragraph (2022+), the slug paragraph with its badge, then generic fallbacks.
@@ -86,8 +93,9 @@ _DATE_SEPARATORS = ("·", "—")
 # What to strip between a marked-up date and the snippet.
 _AFTER_DATE = " ·—-"
 
-# One number as Bing prints it in any locale: "52", "1,230", "106.000.000", "1 230".
-_NUMBER = re.compile(r"\d(?:[\d.,\u202f\xa0 ]*\d)?")
+# One number as Bing prints it in any locale: "52", "1,230", "106.000.000", "1 230", and the
+# Swiss "44’300’000".
+_NUMBER = re.compile(r"\d(?:[\d.,\u202f\xa0 ’']*\d)?")
 
 _RELATED_CONTAINERS = "#brsv3, .b_rs, .b_rrsr, .richrswrapper, .richrsrailsugwrapper"
 _RELATED_TEXT = (".b_suggestionText", ".richrsrailsuggestion_text", ".suggestion_text")
@@ -130,25 +138,32 @@ class BingEngine(Engine):
         tree = LexborHTMLParser(html)
         root = tree.root
         if root is None:
-            return SerpData(
-                search_information=SearchInformation(organic_results_state="Fully empty")
-            )
+            raise UnrecognizedPage("bing answered an empty page")
         _raise_if_challenge(root)
+        page = Recognition.of(
+            self.name,
+            results_page=root.css_first(_RESULTS_CONTAINERS) is not None
+            or echoes_query(root, params.q, "#sb_form_q"),
+            no_results=root.css_first(_NO_RESULTS) is not None,
+        )
         for noise in root.css(_NOISE_SELECTORS):
             noise.decompose()
 
         organic = self._organic_results(root, params)
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=_total_results(first_text(root, ".sb_count")),
             query_displayed=input_value(root, "#sb_form_q") or params.q,
         )
-        return SerpData(
-            search_information=information,
-            knowledge_graph=self._knowledge_graph(root),
-            organic_results=organic,
-            related_searches=self._related_searches(root) or None,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                ads=ads(root, self._absolute) or None,
+                knowledge_graph=self._knowledge_graph(root),
+                organic_results=organic,
+                related_questions=related_questions(root, self._absolute) or None,
+                related_searches=self._related_searches(root) or None,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _absolute(self, href: str | None) -> str | None:

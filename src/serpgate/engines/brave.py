@@ -18,11 +18,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     clean,
     css_any,
     css_within,
+    echoes_query,
     expanded_sitelinks,
     first_text,
     input_value,
@@ -64,6 +66,10 @@ _DESCRIPTION = (
 # What follows the date Brave opens a description with: "March 3, 2026 - ", "2 days ago - ".
 _DATE_SEPARATOR = "-"
 # Phrases only Brave's challenge and rate-limit pages carry (checked only when no result parsed).
+# The results column of a results page, which an empty one has too.
+_RESULTS_CONTAINERS = "main#search-page #results, #results.section, div#results"
+# Brave's own "No results found" card, standing where the results would.
+_NO_RESULTS = "#no-results, .snippet#no-results"
 _BLOCK_MARKERS = (
     "/captcha",
     "captcha-",
@@ -97,6 +103,13 @@ class BraveEngine(Engine):
         organic = _organic(tree, params.start)
         if not organic:
             _raise_if_blocked(tree, html, params.q)
+        page = Recognition.of(
+            self.name,
+            results_page=bool(organic)
+            or tree.css_first(_RESULTS_CONTAINERS) is not None
+            or echoes_query(tree, params.q, "input#searchbox", 'input[name="q"]'),
+            no_results=tree.css_first(_NO_RESULTS) is not None,
+        )
         shown = input_value(tree, "input#searchbox", 'input[name="q"]')
         if not shown:
             # The search box is filled by script in a browser; the title carries the query too.
@@ -104,16 +117,14 @@ class BraveEngine(Engine):
             shown = (
                 title.removesuffix(" - Brave Search") if title.endswith(" - Brave Search") else ""
             )
-        information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
-            query_displayed=shown or None,
-        )
-        return SerpData(
-            search_information=information,
-            organic_results=organic,
-            related_questions=_related_questions(tree) or None,
-            related_searches=self._related_searches(tree) or None,
-            pagination=self._pagination(tree, params.page) if organic else None,
+        return page.confirm(
+            SerpData(
+                search_information=SearchInformation(query_displayed=shown or None),
+                organic_results=organic,
+                related_questions=_related_questions(tree) or None,
+                related_searches=self._related_searches(tree) or None,
+                pagination=self._pagination(tree, params.page) if organic else None,
+            )
         )
 
     def _related_searches(self, tree: LexborHTMLParser) -> list[RelatedSearch]:

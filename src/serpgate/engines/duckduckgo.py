@@ -20,14 +20,17 @@ A client DuckDuckGo distrusts gets HTTP 200 with an "anomaly" page instead: a mo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
+    echoes_query,
     first_text,
     input_value,
     node_text,
@@ -40,6 +43,7 @@ from serpgate.models.response import (
     Ad,
     OrganicResult,
     Pagination,
+    RelatedSearch,
     SearchInformation,
     SerpData,
 )
@@ -57,6 +61,13 @@ _REGIONS = (
 _COUNTRY_ALIASES = {"gb": "uk", "sa": "xa", "si": "sl"}
 _SAFE = {"active": "1", "off": "-2"}
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A results page, empty or not: the no-JS page's #links, the JavaScript page's result list.
+_RESULTS_CONTAINERS = (
+    "#links, article[data-testid=result], [data-testid=mainline], ol.react-results--main"
+)
+_SEARCH_BOXES = ("input#search_form_input_homepage", "input#search_form_input", "input[name=q]")
+# DuckDuckGo's own "No results." (no-JS page) and "No results found for …" (JavaScript page).
+_NO_RESULTS = ".no-results, .result--no-result, [data-testid=no-results-message]"
 # DuckDuckGo unblocks an address after roughly an hour without requests from it.
 _BLOCK_REST = 3600.0
 
@@ -95,54 +106,116 @@ class DuckDuckGoEngine(Engine):
         tree = LexborHTMLParser(html)
         if _is_challenge(tree, html):
             raise BlockedError("duckduckgo answered its anomaly (bot) challenge", _BLOCK_REST)
-        container = tree.css_first("#links") or tree.root
+        page = Recognition.of(
+            self.name,
+            results_page=tree.css_first(_RESULTS_CONTAINERS) is not None
+            or echoes_query(tree, params.q, *_SEARCH_BOXES),
+            no_results=tree.css_first(_NO_RESULTS) is not None,
+        )
         organic: list[OrganicResult] = []
         ads: list[Ad] = []
-        for node in container.css("div.result") if container else ():
-            classes = (node.attributes.get("class") or "").split()
-            anchor = node.css_first("a.result__a") or node.css_first("h2 a")
-            if "result--no-result" in classes or anchor is None:
-                continue
-            title = node_text(anchor)
-            link = self._target(anchor.attributes.get("href") or "")
-            if not title or not link:
-                continue
-            snippet = first_text(node, ".result__snippet") or None
-            displayed = first_text(node, ".result__url") or None
-            if "result--ad" in classes:
+        for card in self._cards(tree):
+            if card.ad:
                 ads.append(
                     Ad(
                         position=len(ads) + 1,
                         block_position="top",
-                        title=title,
-                        link=link,
-                        displayed_link=displayed,
-                        description=snippet,
+                        title=card.title,
+                        link=card.link,
+                        displayed_link=card.displayed_link,
+                        description=card.snippet,
                     )
                 )
                 continue
             organic.append(
                 OrganicResult(
                     position=params.start + len(organic) + 1,
-                    title=title,
-                    link=link,
-                    displayed_link=displayed,
-                    snippet=snippet,
-                    date=_date(node),
+                    title=card.title,
+                    link=card.link,
+                    displayed_link=card.displayed_link,
+                    snippet=card.snippet,
+                    date=card.date,
                 )
             )
-        shown = input_value(tree, "input#search_form_input_homepage", "input[name=q]")
-        information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
-            query_displayed=shown or None,
-        )
+        shown = input_value(tree, *_SEARCH_BOXES)
         next_url = self._next_page(tree, params)
-        return SerpData(
-            search_information=information,
-            ads=ads or None,
-            organic_results=organic,
-            pagination=Pagination(current=params.page, next=next_url) if next_url else None,
+        return page.confirm(
+            SerpData(
+                search_information=SearchInformation(query_displayed=shown or None),
+                ads=ads or None,
+                organic_results=organic,
+                related_searches=self._related_searches(tree) or None,
+                pagination=Pagination(current=params.page, next=next_url) if next_url else None,
+            )
         )
+
+    def _cards(self, tree: LexborHTMLParser) -> list[_Card]:
+        """The page's results and ads, from whichever of DuckDuckGo's layouts it is in."""
+        cards: list[_Card] = []
+        # The JavaScript page (2024-): one <article data-testid="result"> per result, in an
+        # <li data-layout="organic"> (ads: data-layout="ad", article data-testid="ad").
+        for article in tree.css("article[data-testid=result], article[data-testid=ad]"):
+            anchor = article.css_first("a[data-testid=result-title-a]") or article.css_first(
+                "h2 a[href]"
+            )
+            holder = article.parent
+            ad = article.attributes.get("data-testid") == "ad" or (
+                holder is not None and holder.attributes.get("data-layout") == "ad"
+            )
+            card = self._card(
+                anchor,
+                snippet=first_text(article, "[data-result=snippet]") or None,
+                displayed=first_text(article, "a[data-testid=result-extras-url-link]") or None,
+                ad=ad,
+                date=None,
+            )
+            if card is not None:
+                cards.append(card)
+        if cards:
+            return cards
+        # The no-JavaScript page and the older JavaScript page: div.result in #links.
+        container = tree.css_first("#links") or tree.root
+        for node in container.css("div.result") if container else ():
+            classes = (node.attributes.get("class") or "").split()
+            if "result--no-result" in classes:
+                continue
+            card = self._card(
+                node.css_first("a.result__a") or node.css_first("h2 a"),
+                snippet=first_text(node, ".result__snippet") or None,
+                displayed=first_text(node, ".result__url") or None,
+                ad="result--ad" in classes,
+                date=_date(node),
+            )
+            if card is not None:
+                cards.append(card)
+        return cards
+
+    def _card(
+        self,
+        anchor: LexborNode | None,
+        *,
+        snippet: str | None,
+        displayed: str | None,
+        ad: bool,
+        date: str | None,
+    ) -> _Card | None:
+        if anchor is None:
+            return None
+        title = node_text(anchor)
+        link = self._target(anchor.attributes.get("href") or "")
+        if not title or not link:
+            return None
+        return _Card(title, link, displayed, snippet, date, ad)
+
+    def _related_searches(self, tree: LexborHTMLParser) -> list[RelatedSearch]:
+        """The JavaScript page's "related searches" links (the no-JS page has none)."""
+        found: list[RelatedSearch] = []
+        for anchor in tree.css("[data-testid=related-searches] a[href]"):
+            text = node_text(anchor)
+            href = anchor.attributes.get("href") or ""
+            if text and query_param(href, "q"):
+                found.append(RelatedSearch(query=text, link=absolute_url(self.base_url, href)))
+        return found
 
     def _target(self, href: str) -> str:
         """Where a result link leads: the ``uddg`` target of a redirect, or the href itself."""
@@ -168,6 +241,18 @@ class DuckDuckGoEngine(Engine):
             if action is not None:
                 return f"{action}?{urlencode(fields)}"
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Card:
+    """One result or ad as any layout shows it."""
+
+    title: str
+    link: str
+    displayed_link: str | None
+    snippet: str | None
+    date: str | None
+    ad: bool
 
 
 def _date(node: LexborNode) -> str | None:

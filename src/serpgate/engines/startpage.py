@@ -33,9 +33,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     clean,
+    echoes_query,
     first_text,
     input_value,
     node_text,
@@ -67,6 +69,10 @@ _ADULT_FILTER = {"active": "heavy", "off": "none"}
 # day); an hour's rest keeps us from deepening the block while other exits carry the traffic.
 _BLOCK_REST = 3600.0
 
+_SEARCH_BOXES = ("input#q", "input[name=query]")
+# Startpage's own "No results found for …" notice, standing where the results would.
+_NO_RESULTS = ".no-results, [class*='no-results']"
+_NO_RESULTS_TEXT = "No results found for"
 _PROPS_START = re.compile(r"React\.createElement\(\s*UIStartpage\.AppSerpWeb\s*,\s*(?=\{)")
 # The tokens of a JSON or JavaScript object literal that matter for reading it as JSON.
 _TOKEN = re.compile(
@@ -107,8 +113,10 @@ class StartpageEngine(Engine):
         props = _props(html)
         presenter = _get(props, "render", "presenter")
         if isinstance(presenter, dict):
-            # The props hold everything, so the large page is never parsed as HTML.
+            # The props hold everything, so the large page is never parsed as HTML; they are
+            # the app's own, so they are the evidence of a results page.
             organic = list(_organic_from_props(presenter, params.start))
+            page = Recognition.of(self.name, results_page=True, no_results=_NO_RESULTS_TEXT in html)
             pagination = self._pagination(presenter, params)
             query = _get(props, "render", "query")
             query_displayed = unquote(query) if isinstance(query, str) else ""
@@ -119,14 +127,16 @@ class StartpageEngine(Engine):
             # props nor results that speaks of a CAPTCHA is the block page.
             if not organic and _is_blocked(tree, html):
                 raise BlockedError("startpage answered its CAPTCHA page", _BLOCK_REST)
+            page = Recognition.of(
+                self.name,
+                results_page=bool(organic) or echoes_query(tree, params.q, *_SEARCH_BOXES),
+                no_results=tree.css_first(_NO_RESULTS) is not None,
+            )
             pagination = self._pagination_from_forms(tree, params)
-            query_displayed = input_value(tree, "input#q, input[name=query]")
-        information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
-            query_displayed=query_displayed or None,
-        )
-        return SerpData(
-            search_information=information, organic_results=organic, pagination=pagination
+            query_displayed = input_value(tree, *_SEARCH_BOXES)
+        information = SearchInformation(query_displayed=query_displayed or None)
+        return page.confirm(
+            SerpData(search_information=information, organic_results=organic, pagination=pagination)
         )
 
     def _pagination(self, presenter: dict[str, Any], params: SearchParams) -> Pagination | None:

@@ -21,11 +21,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     clean,
     css_any,
     css_within,
+    echoes_query,
     expanded_sitelinks,
     first_text,
     input_value,
@@ -70,6 +72,11 @@ _CHINESE = {
 _TOTAL = re.compile(r"^(?:about\s+)?\d[\d,.\s]*\s+(?:search\s+)?results?$", re.IGNORECASE)
 # Ads link through Bing's or Yahoo's click servers, never to the advertiser.
 _AD_LINKS = ("https://www.bing.com/aclick", "https://r.search.yahoo.com/cbclk")
+# The results column of a results page, which an empty one has too.
+_RESULTS_CONTAINERS = "#web, #results .searchCenterMiddle, ol.searchCenterMiddle"
+_SEARCH_BOXES = ("input#yschsp", 'input[name="p"]')
+# Yahoo's own "We did not find results for: …", standing where the results would.
+_NO_RESULTS = ".zrp, .dd.zrp"
 _BLOCK_MARKERS = (
     "error 999",
     "unable to process request",
@@ -101,18 +108,23 @@ class YahooEngine(Engine):
         organic = _organic(tree, params.start)
         if not organic:
             _raise_if_blocked(tree, html, params.q)
-        shown = input_value(tree, "input#yschsp", 'input[name="p"]')
-        information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
-            total_results=_total(tree),
-            query_displayed=shown or None,
+        page = Recognition.of(
+            self.name,
+            results_page=bool(organic)
+            or tree.css_first(_RESULTS_CONTAINERS) is not None
+            or echoes_query(tree, params.q, *_SEARCH_BOXES),
+            no_results=tree.css_first(_NO_RESULTS) is not None,
         )
-        return SerpData(
-            search_information=information,
-            organic_results=organic,
-            related_questions=_related_questions(tree) or None,
-            related_searches=self._related_searches(tree) or None,
-            pagination=self._pagination(tree, params.page) if organic else None,
+        shown = input_value(tree, *_SEARCH_BOXES)
+        information = SearchInformation(total_results=_total(tree), query_displayed=shown or None)
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                organic_results=organic,
+                related_questions=_related_questions(tree) or None,
+                related_searches=self._related_searches(tree) or None,
+                pagination=self._pagination(tree, params.page) if organic else None,
+            )
         )
 
     def _related_searches(self, tree: LexborHTMLParser) -> list[RelatedSearch]:

@@ -23,6 +23,8 @@ class Sitelink(Block):
     title: str
     link: str
     snippet: str | None = None
+    # An ad's sitelinks go through the engine's click tracker; ``link`` is where they land.
+    tracking_link: str | None = None
 
 
 class Sitelinks(Block):
@@ -85,12 +87,18 @@ class TopStory(Block):
 
 
 class Ad(Block):
+    """A paid result. ``link`` is the advertiser's landing page, ``tracking_link`` the engine's
+    click tracker in front of it, kept apart as SerpApi keeps them; ``block_position`` says
+    where the ad's block stands: above the results, below them, or in the right rail."""
+
     position: int
-    block_position: Literal["top", "bottom"]
+    block_position: Literal["top", "bottom", "right"]
     title: str
     link: str
+    tracking_link: str | None = None
     displayed_link: str | None = None
     description: str | None = None
+    sitelinks: Sitelinks | None = None
 
 
 class LocalPlace(Block):

@@ -104,7 +104,10 @@ class StartpageEmulator(Emulator):
     def render(self, page: ResultPage, base: str) -> str:
         sc = hashlib.sha256(page.query.encode()).hexdigest()[:14]
         query = esc(page.query)
-        cards = "".join(_card(doc, page.query) for doc in page.documents)
+        cards = "".join(_card(doc, page.query) for doc in page.documents) or (
+            f'<div class="no-results css-1c0g5w4"><h2>No results found for <b>{query}</b></h2>'
+            "<p>Try different keywords.</p></div>"
+        )
         numbers = pager_numbers(page, _PAGER_SIZE)
         forms = "".join(
             _PAGE_FORM.format(

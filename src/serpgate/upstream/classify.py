@@ -6,7 +6,8 @@ Every attempt ends in one of four outcomes, and the layer above acts on each dif
 - blocked: the engine flagged the exit (its parser raised ``BlockedError``, including
   ``JavaScriptRequired``, or it answered 403/429): that exit rests for that engine, another tries;
 - transient: a 5xx, a timeout, a reset, a truncated body: another attempt may work;
-- fatal: a 4xx no retry can fix (our request is wrong): fail fast with a clear error.
+- fatal: a 4xx no retry can fix (our request is wrong), or a page the parser does not recognise
+  (``UnrecognizedPage``: a new layout answers every exit alike): fail fast with a clear error.
 
 A 403 is blocked whatever its body says: through rotating exits, a 403 almost always concerns the
 address (a ban, a geo-block, a proxy's ACL), and if the request itself were forbidden, every exit

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypedDict
 
 from serpgate.engines.base import Engine, UpstreamRequest
-from serpgate.errors import ServiceUnavailable, UpstreamError, UpstreamTimeout
+from serpgate.errors import ServiceUnavailable, UnrecognizedPage, UpstreamError, UpstreamTimeout
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from serpgate.settings import ResilienceSettings
@@ -255,6 +255,9 @@ class Fetcher:
                 data = await self._parse(search.engine, raw.body, search.params)
                 verdict = OK
         except UpstreamError as error:
+            if isinstance(error, UnrecognizedPage) and raw is not None:
+                # The page is the evidence an operator needs to fix the parser.
+                error.page, error.url = raw.body, raw.url
             verdict = judge_error(error)
         except BaseException:
             # Cancelled, or a parser bug: nothing learnt about the exit or the engine.
