@@ -15,7 +15,7 @@ from serpgate.engines.base import MOBILE_UA
 from serpgate.engines.google import GoogleEngine
 from serpgate.engines.google.engine import uule
 from serpgate.engines.google.links import Links
-from serpgate.errors import BlockedError, JavaScriptRequired, TransientUpstreamError
+from serpgate.errors import BlockedError, JavaScriptRequired, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -472,9 +472,34 @@ def test_sorry_page_without_a_form_is_a_block() -> None:
         _parse_html(page)
 
 
-def test_unknown_page_is_a_transient_error_not_an_empty_result() -> None:
-    with pytest.raises(TransientUpstreamError):
-        _parse_html("<html><body><h1>502.</h1><p>That’s an error.</p></body></html>")
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><h1>502.</h1><p>That’s an error.</p></body></html>",
+        "<html><body>hello</body></html>",
+        "",
+        # A results container with nothing in it and no "did not match" notice: a new layout,
+        # or a body cut off after the container opened.
+        '<html><body><div id="center_col"><div id="rso"><div class="new-card">'
+        "<span>Example</span></div></div></div></body></html>",
+        # The basic page's hidden search-tools card alone.
+        '<html><body><div class="ZINbbc" style="display:none">Any time</div></body></html>',
+    ],
+)
+def test_unknown_pages_are_unrecognized_not_empty_results(page: str) -> None:
+    with pytest.raises(UnrecognizedPage):
+        _parse_html(page)
+
+
+def test_empty_results_page_with_googles_notice_is_no_results() -> None:
+    page = (
+        '<html><body><div id="center_col"><div id="topstuff"><div class="card-section"><p>'
+        "Your search - <em>zzxq</em> - did not match any documents.</p></div></div>"
+        '<div id="rso"></div></div></body></html>'
+    )
+    data = _parse_html(page)
+    assert data.organic_results == []
+    assert data.search_information.organic_results_state == "Fully empty"
 
 
 def test_consent_page_is_a_block() -> None:
@@ -719,7 +744,8 @@ class TestBuildRequest:
 
     def test_links_resolve_against_the_domain_searched(self) -> None:
         page = (
-            '<html><body><div id="center_col"><div id="rso"></div></div><div id="botstuff">'
+            '<html><body><div id="center_col"><div id="rso">'
+            f'{_result("https://example.com/", "Example Domain")}</div></div><div id="botstuff">'
             '<div id="bres"><a href="/search?q=tee">tee</a></div></div></body></html>'
         )
         data = _parse_html(page, google_domain="google.de")
