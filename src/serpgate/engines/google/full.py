@@ -7,7 +7,7 @@ both; where their markup does differ, each reader takes both spellings.
 
 from __future__ import annotations
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.google.features import (
     ads,
@@ -20,8 +20,29 @@ from serpgate.engines.google.knowledge import answer_box, knowledge_graph
 from serpgate.engines.google.links import Links
 from serpgate.engines.google.navigation import pagination, search_information
 from serpgate.engines.google.organic import organic_results
+from serpgate.engines.google.verticals import images_results, news_results, video_results
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
+
+
+def _vertical(
+    tree: LexborHTMLParser, main: LexborNode, links: Links, params: SearchParams
+) -> SerpData:
+    """A tab's page: its own results, the statistics and the pages, nothing else."""
+    news = images = videos = None
+    if params.vertical == "nws":
+        news = news_results(tree, links, params.start)
+    elif params.vertical == "isch":
+        images = images_results(tree, links, params.start)
+    else:
+        videos = video_results(tree, organic_results(main, links, frozenset(), params.start))
+    return SerpData(
+        search_information=search_information(tree, empty=not (news or images or videos)),
+        news_results=news or None,
+        images_results=images or None,
+        video_results=videos or None,
+        pagination=pagination(tree, links, params),
+    )
 
 
 def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> SerpData:
@@ -29,6 +50,8 @@ def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Se
     if center is None:
         return SerpData(search_information=search_information(tree, empty=True))
     main = tree.css_first("#rso") or tree.css_first("#search") or center
+    if params.vertical is not None:
+        return _vertical(tree, main, links, params)
     box, answered = answer_box(center, links)
     organic = organic_results(main, links, answered, params.start)
     graph = knowledge_graph(tree, links)
