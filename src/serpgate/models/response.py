@@ -201,6 +201,7 @@ class LocalPlace(Block):
     price: str | None = None
     type: str | None = None
     address: str | None = None
+    phone: str | None = None
     hours: str | None = None
     description: str | None = None
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from serpgate.engines.google.ads import ads, shopping_results
 from serpgate.engines.google.features import (
-    ads,
-    local_results,
     related_questions,
     related_searches,
     top_stories,
 )
 from serpgate.engines.google.knowledge import answer_box, knowledge_graph
 from serpgate.engines.google.links import Links
+from serpgate.engines.google.local import local_results
 from serpgate.engines.google.navigation import pagination, search_information
 from serpgate.engines.google.organic import organic_results
 from serpgate.engines.google.verticals import images_results, news_results, video_results
@@ -65,6 +65,7 @@ def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Se
         answer_box=box,
         knowledge_graph=graph,
         local_results=local,
+        shopping_results=shopping_results(tree, links),
         top_stories=stories,
         organic_results=organic,
         related_questions=related_questions(center, links),
