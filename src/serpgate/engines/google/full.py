@@ -18,6 +18,7 @@ from serpgate.engines.google.features import (
 from serpgate.engines.google.knowledge import answer_box, knowledge_graph
 from serpgate.engines.google.links import Links
 from serpgate.engines.google.local import local_results
+from serpgate.engines.google.media import inline_images, inline_videos, video_cards
 from serpgate.engines.google.navigation import pagination, search_information
 from serpgate.engines.google.organic import organic_results
 from serpgate.engines.google.verticals import images_results, news_results, video_results
@@ -52,8 +53,10 @@ def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Se
     main = tree.css_first("#rso") or tree.css_first("#search") or center
     if params.vertical is not None:
         return _vertical(tree, main, links, params)
-    box, answered = answer_box(center, links)
-    organic = organic_results(main, links, answered, params.start)
+    box, answered = answer_box(tree.body or center, links)
+    videos = video_cards(main)
+    skipped = answered | {card.mem_id for card in videos}
+    organic = organic_results(main, links, skipped, params.start)
     graph = knowledge_graph(tree, links)
     local = local_results(center, links)
     stories = top_stories(center, links)
@@ -67,6 +70,8 @@ def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Se
         local_results=local,
         shopping_results=shopping_results(tree, links),
         top_stories=stories,
+        inline_videos=inline_videos(videos, links),
+        inline_images=inline_images(center, links),
         organic_results=organic,
         related_questions=related_questions(center, links),
         related_searches=related_searches(tree, links),

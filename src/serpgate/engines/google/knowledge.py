@@ -8,7 +8,8 @@ value (``.LrzXr``/``.kno-fv``).
 
 The answer box is whichever of these the page has: a calculator (``#cwos``), the weather card
 (``#wob_wc``), or a featured snippet, Google's quote of one page (``[data-attrid=
-"wa:/description"]`` / ``span.hgKElc``, with the page's own ``a > h3`` title and a bold
+"wa:/description"]`` / ``span.hgKElc``, ``span.e24Kjd`` in 2019, with the page's own title,
+``a > h3`` on desktop and ``h3 > a`` on mobile, and a bold
 ``.Z0LcW`` short answer when there is one). A featured snippet's page is not repeated among the
 organic results, so its block is handed back for the organic reader to skip.
 """
@@ -27,7 +28,9 @@ _PANEL_IDS = frozenset({"rhs", "center_col", "main"})
 _PANEL_CLASSES = frozenset({"kp-wholepage", "kp-blk"})
 _FACT_PREFIXES = ("kc:/", "hw:/", "ss:/", "ok:/")
 _KEY = re.compile(r"[^\w]+")
-_SNIPPET = "[data-attrid='wa:/description'], span.hgKElc"
+_SNIPPET = "[data-attrid='wa:/description'], span.hgKElc, span.e24Kjd"
+# The quoted page's title: ``a > h3`` on desktop, ``h3 > a`` / ``[role=heading] > a`` on mobile.
+_SNIPPET_TITLE = "a[href] h3, h3 a[href], [role='heading'] a[href], a[href] [role='heading']"
 _SHORT_ANSWER = ".Z0LcW, [data-tts='answers'], .IZ6rdc"
 # How far above a featured snippet's text to look for the block that marks what it belongs to.
 _SNIPPET_DEPTH = 30
@@ -95,7 +98,11 @@ def _facts(panel: LexborNode) -> dict[str, str]:
 
 
 def answer_box(center: LexborNode, links: Links) -> tuple[AnswerBox | None, frozenset[int]]:
-    """The answer box, and the ``mem_id`` of its block for the organic reader to skip."""
+    """The answer box, and the ``mem_id`` of its block for the organic reader to skip.
+
+    ``center`` is the whole page body: some layouts put the featured snippet above
+    ``#center_col`` (``#Odp5De``, 2023) rather than in it.
+    """
     card = center.css_first("#cwos, #wob_wc")
     if card is not None and card.attributes.get("id") == "cwos":
         return AnswerBox(type="calculator_result", answer=node_text(card)), frozenset()
@@ -133,17 +140,21 @@ def _snippet_block(quote: LexborNode) -> LexborNode | None:
         classes = (attributes.get("class") or "").split()
         if "related-question-pair" in classes or "data-initq" in attributes:
             return None
-        if attributes.get("id") in ("rhs", "rso", "center_col"):
+        if attributes.get("id") == "rhs":
+            return None
+        if attributes.get("id") in ("rso", "center_col", "main"):
             break
-        if block is None and node.css_first("a[href] h3") is not None:
+        if block is None and node.css_first(_SNIPPET_TITLE) is not None:
             block = node
         node = node.parent
     return block
 
 
 def _featured_snippet(block: LexborNode, quote: LexborNode, links: Links) -> AnswerBox:
-    heading = block.css_first("a[href] h3")
-    anchor = enclosing_anchor(heading)
+    heading = block.css_first(_SNIPPET_TITLE)
+    anchor = heading if heading is not None and heading.tag == "a" else enclosing_anchor(heading)
+    if anchor is None and heading is not None:
+        anchor = heading.css_first("a[href]")
     return AnswerBox(
         type="organic_result",
         title=node_text(heading) or None,

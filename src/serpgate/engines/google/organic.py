@@ -12,6 +12,7 @@ and those containers are skipped. Class names still help where nothing structura
 part               2023                                      2025-2026
 =================  ========================================  ===============================
 snippet            ``div.VwiC3b`` in ``[data-snf=nke7rc]``   same; video: ``div.ITZIwc``
+                   (2019: ``span.st``)
 date               ``span.MUxGbd.wuQ4Ob`` "Mar 27, 2023 — "  ``span.YrbPuc`` "20.08.2025 — "
 displayed link     ``cite`` (mobile: ``span[role=text]``)    ``cite``
 site name          ``span.VuuXrf`` (mobile: ``.BTu2cd``)     ``span.VuuXrf``
@@ -51,6 +52,7 @@ _SNIPPET = (
     ".Uroaid",
     ".IsZvec",
     ".aCOpRe",
+    "span.st",
     "[style*='-webkit-line-clamp']",
 )
 _DISPLAYED_LINK = ("cite", "[role='text']")
@@ -219,7 +221,8 @@ def _split_date(snippet: LexborNode, text: str) -> tuple[str | None, str | None]
         if prefix.endswith(separator) and len(prefix) <= _LONGEST_DATE:
             date = prefix[: -len(separator)].strip()
             rest = text[len(prefix) :].strip() if text.startswith(prefix) else text
-            if date and any(ch.isdigit() for ch in date):
+            # "M Kuhlmann 著 · 2006 · 被引用数: 193" is a citation line, not a date.
+            if date and any(ch.isdigit() for ch in date) and "·" not in date:
                 return rest or None, date
     return text, None
 
