@@ -153,6 +153,7 @@ class AiOverviewReference(Block):
     index: int
     title: str
     link: str
+    snippet: str | None = None
     source: str | None = None
 
 

@@ -21,6 +21,7 @@ from serpgate.engines.google.local import local_results
 from serpgate.engines.google.media import inline_images, inline_videos, video_cards
 from serpgate.engines.google.navigation import pagination, search_information
 from serpgate.engines.google.organic import organic_results
+from serpgate.engines.google.overview import ai_overview
 from serpgate.engines.google.verticals import images_results, news_results, video_results
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
@@ -66,6 +67,7 @@ def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Se
         search_information=search_information(tree, empty=empty),
         ads=ads(tree, links),
         answer_box=box,
+        ai_overview=ai_overview(tree, links),
         knowledge_graph=graph,
         local_results=local,
         shopping_results=shopping_results(tree, links),
