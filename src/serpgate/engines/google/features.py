@@ -4,8 +4,9 @@ ask" and related searches.
 Each block is found by the anchor that has outlived Google's class renames, with the class
 names of the captured years as fallbacks:
 
-- top stories: news cards ``a.WlydOe`` whose ``[role=heading]`` title sits between the source
-  (before it) and the age (after it).
+- top stories: news cards ``a.WlydOe`` (2021-2026) or links in ``g-inner-card`` (2019) whose
+  ``[role=heading]`` title sits between the source (before it; a ``cite`` after it in 2019)
+  and the age (after it); cards with a duration are videos, not stories.
 - People also ask: ``.related-question-pair[data-q]`` inside ``[data-initq]``; the answers are
   fetched when a question is opened, so a static page holds them only sometimes.
 - related searches: links back to ``/search?q=…`` in ``#bres`` (``a.k8XOCe`` in 2023,
@@ -14,6 +15,8 @@ names of the captured years as fallbacks:
 """
 
 from __future__ import annotations
+
+import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -25,7 +28,17 @@ from serpgate.models.response import (
     TopStory,
 )
 
-_TOP_STORY_CARDS = "a.WlydOe, g-section-with-header a[href]:has([role='heading'][aria-level='4'])"
+_TOP_STORY_CARDS = (
+    "a.WlydOe, g-section-with-header a[href]:has([role='heading'][aria-level='4']), "
+    "g-inner-card a[href]:has([role='heading'])"
+)
+_LONGEST_AGE = 40
+_NUMERIC_DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
+# A recipe card's "1 hr" or "5 min" is how long it takes, not how old it is.
+_COOKING_TIME = re.compile(r"^\d+(\s*\d+)?\s*(hr|hrs|h|min|mins|m)$", re.IGNORECASE)
+_CARD_DEPTH = 4
+# A video card's thumbnail carries its duration; a news card never does.
+_DURATION = re.compile(r"^(?:\d{1,2}:)?\d{1,2}:\d{2}$")
 
 
 def top_stories(root: LexborNode, links: Links) -> list[TopStory] | None:
@@ -37,37 +50,74 @@ def top_stories(root: LexborNode, links: Links) -> list[TopStory] | None:
         title = node_text(heading)
         if heading is None or not link or not title or link in seen:
             continue
+        if url_path(link).endswith("/search") or _is_video(card):
+            continue
+        source, date = _source_and_age(_card_of(card), heading)
+        # Other carousels of cards (recipes, products) have no age; a news card always has.
+        if date is None and "WlydOe" not in (card.attributes.get("class") or "").split():
+            continue
         seen.add(link)
-        stories.append(
-            TopStory(
-                title=title,
-                link=link,
-                source=_sibling_text(heading, backwards=True),
-                date=_sibling_text(heading, backwards=False),
-            )
-        )
+        stories.append(TopStory(title=title, link=link, source=source, date=date))
     return stories or None
 
 
-def _sibling_text(node: LexborNode, *, backwards: bool) -> str | None:
-    """The source before a news card's title, or its age as the last line after it."""
-    texts: list[str] = []
-    sibling = node.prev if backwards else node.next
-    while sibling is not None:
-        if sibling.tag != "-text" and (text := node_text(sibling)):
-            texts.append(text)
-            if backwards:
-                break
-        sibling = sibling.prev if backwards else sibling.next
-    return texts[-1] if texts else None
+def _card_of(anchor: LexborNode) -> LexborNode:
+    """The whole card of a news link: in 2019 the publisher and age sit beside the link."""
+    node = anchor.parent
+    for _ in range(_CARD_DEPTH):
+        if node is None:
+            break
+        if node.tag == "g-inner-card":
+            return node
+        node = node.parent
+    return anchor
+
+
+def _leaves(node: LexborNode) -> list[str]:
+    # A lone "." is the pause Google writes for screen readers between a card's lines.
+    return [
+        text
+        for child in node.traverse(include_text=True)
+        if child.tag == "-text"
+        and (text := " ".join((child.text_content or "").split()))
+        and text != "."
+    ]
+
+
+def _source_and_age(card: LexborNode, heading: LexborNode) -> tuple[str | None, str | None]:
+    """The publisher (before the title since 2021, a ``cite`` after it in 2019) and the age
+    (the last dated line after the title)."""
+    leaves = _leaves(card)
+    titled = _leaves(heading)
+    start = leaves.index(titled[0]) if titled and titled[0] in leaves else 0
+    before = leaves[:start]
+    after = leaves[start + len(titled) :]
+    source = before[-1] if before else node_text(card.css_first("cite")) or None
+    dated = [
+        text for text in after if text != source and len(text) <= _LONGEST_AGE and _is_age(text)
+    ]
+    return source, dated[-1] if dated else None
+
+
+def _is_age(text: str) -> bool:
+    """ "3 days ago", "Mar 19, 2019", "2025/05/09"; not a rating "4.3", a count "(35)" or a
+    recipe's "1 hr"."""
+    if not any(ch.isdigit() for ch in text) or _COOKING_TIME.match(text):
+        return False
+    return any(ch.isalpha() for ch in text) or _NUMERIC_DATE.match(text) is not None
+
+
+def _is_video(card: LexborNode) -> bool:
+    return any(_DURATION.match(text) for text in _leaves(card))
 
 
 def related_questions(root: LexborNode, links: Links) -> list[RelatedQuestion] | None:
     pairs = root.css(".related-question-pair") or root.css("[data-initq] [data-q]")
     questions: list[RelatedQuestion] = []
     for pair in pairs:
+        # The question: ``data-q`` since 2020; the tab's text (``[role=tab]``) in 2019.
         question = (pair.attributes.get("data-q") or "").strip() or node_text(
-            pair.css_first("[role='button']")
+            pair.css_first("[role='button'], [role='tab']")
         )
         if not question:
             continue
@@ -89,7 +139,10 @@ def related_questions(root: LexborNode, links: Links) -> list[RelatedQuestion] |
 def related_searches(tree: LexborHTMLParser, links: Links) -> list[RelatedSearch] | None:
     found: list[RelatedSearch] = []
     seen: set[str] = set()
-    box = tree.css_first("#bres")
+    # ``#brs`` until 2020 (in an empty ``#bres``), ``#bres`` since.
+    box = next(
+        (node for node in tree.css("#bres, #brs") if node.css_first("a[href]") is not None), None
+    )
     # Selector groups match once per selector, so one selector at a time keeps links unique.
     anchors = box.css("a[href]") if box is not None else tree.css("a.k8XOCe[href]")
     for anchor in anchors:

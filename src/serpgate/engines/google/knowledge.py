@@ -26,6 +26,9 @@ from serpgate.models.response import AnswerBox, KnowledgeGraph, KnowledgeGraphSo
 
 _PANEL_IDS = frozenset({"rhs", "center_col", "main"})
 _PANEL_CLASSES = frozenset({"kp-wholepage", "kp-blk"})
+# The panel's title: ``[data-attrid=title]`` since 2020, ``.kno-ecr-pt`` (its subtitle the next
+# element) in 2019.
+_TITLE = "[data-attrid='title'], .kno-ecr-pt"
 _FACT_PREFIXES = ("kc:/", "hw:/", "ss:/", "ok:/")
 _KEY = re.compile(r"[^\w]+")
 _SNIPPET = "[data-attrid='wa:/description'], span.hgKElc, span.e24Kjd"
@@ -37,19 +40,23 @@ _SNIPPET_DEPTH = 30
 
 
 def knowledge_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | None:
-    panel = _panel(tree)
-    if panel is None:
+    heading = tree.css_first(_TITLE)
+    panel = _panel(heading)
+    if heading is None or panel is None:
         return None
-    title = node_text(panel.css_first("[data-attrid='title']"))
+    title = node_text(heading)
     if not title:
         return None
+    subtitle = panel.css_first("[data-attrid='subtitle']") or _next_element(heading)
     website = panel.css_first("a[data-attrid='visit_official_site'][href]")
-    description = panel.css_first(".kno-rdesc > span, [data-attrid='description'] span")
+    description = panel.css_first(
+        ".kno-rdesc > span, .kno-rdesc > div > span, [data-attrid='description'] span"
+    )
     source = panel.css_first(".kno-rdesc a[href]")
     source_name = node_text(source)
     return KnowledgeGraph(
         title=title,
-        type=node_text(panel.css_first("[data-attrid='subtitle']")) or None,
+        type=node_text(subtitle) or None,
         description=node_text(description) or None,
         website=links.target(website.attributes.get("href")) if website is not None else None,
         source=(
@@ -64,10 +71,16 @@ def knowledge_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | No
     )
 
 
-def _panel(tree: LexborHTMLParser) -> LexborNode | None:
-    """The panel around the first ``[data-attrid=title]``: ``#rhs``, a ``kp-`` block or the
-    main column (mobile puts the panel among the results)."""
-    title = tree.css_first("[data-attrid='title']")
+def _next_element(node: LexborNode) -> LexborNode | None:
+    sibling = node.next
+    while sibling is not None and sibling.tag == "-text":
+        sibling = sibling.next
+    return sibling
+
+
+def _panel(title: LexborNode | None) -> LexborNode | None:
+    """The panel around the title: ``#rhs``, a ``kp-`` block or the main column (mobile puts
+    the panel among the results)."""
     node = title.parent if title is not None else None
     while node is not None:
         attributes = node.attributes
