@@ -139,19 +139,20 @@ def related_questions(root: LexborNode, links: Links) -> list[RelatedQuestion] |
 def related_searches(tree: LexborHTMLParser, links: Links) -> list[RelatedSearch] | None:
     found: list[RelatedSearch] = []
     seen: set[str] = set()
-    # ``#brs`` until 2020 (in an empty ``#bres``), ``#bres`` since.
-    box = next(
-        (node for node in tree.css("#bres, #brs") if node.css_first("a[href]") is not None), None
-    )
-    # Selector groups match once per selector, so one selector at a time keeps links unique.
-    anchors = box.css("a[href]") if box is not None else tree.css("a.k8XOCe[href]")
+    # ``#brs`` until 2020 (beside or inside ``#bres``, which then may hold only the knowledge
+    # panel's entities), ``#bres`` since. Links in both are read once each.
+    boxes = tree.css("#bres, #brs")
+    unique = {anchor.mem_id: anchor for box in boxes for anchor in box.css("a[href]")}
+    anchors = list(unique.values()) if unique else tree.css("a.k8XOCe[href]")
     for anchor in anchors:
         link = links.absolute(anchor.attributes.get("href"))
         if link is None or anchor.attributes.get("role") == "button":
             continue
         if not url_path(link).endswith("/search"):
             continue
-        if query_param(link, "start") is not None or query_param(link, "tbm") is not None:
+        # Pages, tabs, and the knowledge panel's entities ("stick=", "View 15+ more") are not
+        # related searches.
+        if any(query_param(link, name) is not None for name in ("start", "tbm", "stick")):
             continue
         query = related_query(node_text(anchor), query_param(link, "q"))
         if not query or query in seen:

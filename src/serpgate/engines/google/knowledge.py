@@ -47,7 +47,12 @@ def knowledge_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | No
     title = node_text(heading)
     if not title:
         return None
-    subtitle = panel.css_first("[data-attrid='subtitle']") or _next_element(heading)
+    subtitle = panel.css_first("[data-attrid='subtitle']")
+    if subtitle is None and "kno-ecr-pt" in (heading.attributes.get("class") or "").split():
+        subtitle = _next_element(heading)
+    # A product's "subtitle" is its star rating and review count, not what it is.
+    if subtitle is not None and subtitle.css_first("[role='img'][aria-label]") is not None:
+        subtitle = None
     website = panel.css_first("a[data-attrid='visit_official_site'][href]")
     description = panel.css_first(
         ".kno-rdesc > span, .kno-rdesc > div > span, [data-attrid='description'] span"

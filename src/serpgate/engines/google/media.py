@@ -148,7 +148,8 @@ def inline_images(main: LexborNode, links: Links) -> list[InlineImage] | None:
         anchor = tile.css_first("a[href]")
         source = tile.attributes.get("data-lpage")
         title = (image.attributes.get("alt") or "").strip() if image is not None else ""
-        if not source:
+        # 2019 packs point every tile at the images tab, not at the image's page.
+        if not source or not source.startswith(("http://", "https://")):
             continue
         found.append(
             InlineImage(
