@@ -62,6 +62,10 @@ _SOURCE = (".VuuXrf", ".BTu2cd")
 _INLINE_SITELINKS = "[data-snf='gdePb'], .HiHjCd"
 _EXPANDED_SITELINKS = ".usJj9c"
 _LONGEST_DATE = 60
+_DIGITS = re.compile(r"\d+")
+# "Results 1 - 43 of 43": a range of counts, never a date (which writes "2025-05-09" tight).
+_RANGE = re.compile(r"\d\s+[-–]\s+\d")
+_YEARS = (1900, 2099)
 # What Google puts between a snippet's date and its text, by layout and language.
 _DATE_SEPARATORS = ("—", "–", "-", "·")
 
@@ -221,10 +225,19 @@ def _split_date(snippet: LexborNode, text: str) -> tuple[str | None, str | None]
         if prefix.endswith(separator) and len(prefix) <= _LONGEST_DATE:
             date = prefix[: -len(separator)].strip()
             rest = text[len(prefix) :].strip() if text.startswith(prefix) else text
-            # "M Kuhlmann 著 · 2006 · 被引用数: 193" is a citation line, not a date.
-            if date and any(ch.isdigit() for ch in date) and "·" not in date:
+            if _looks_like_date(date):
                 return rest or None, date
     return text, None
+
+
+def _looks_like_date(text: str) -> bool:
+    """ "Mar 27, 2023", "3 days ago", "2025/05/09"; not the counts rich snippets lead with
+    ("2411 products", "Results 1 - 48 of 839621") nor a citation line ("M Kuhlmann 著 · 2006 ·
+    被引用数: 193"): every number in a date is a day, a month, an hour or a year."""
+    numbers = _DIGITS.findall(text)
+    if not numbers or "·" in text or _RANGE.search(text):
+        return False
+    return all(len(number) <= 2 or _YEARS[0] <= int(number) <= _YEARS[1] for number in numbers)
 
 
 def _sitelinks(
