@@ -146,10 +146,14 @@ class TestDesktop2019CloudServices:
         assert first.tracking_link.startswith("https://www.googleadservices.com/pagead/aclk?")
         assert first.displayed_link == "www.bechtle-steffen.ch/cloud/solutions"
         assert first.sitelinks is not None
-        assert [(s.title, s.link) for s in first.sitelinks] == [
+        sitelinks = first.sitelinks.inline or []
+        assert [(s.title, s.link) for s in sitelinks] == [
             ("IT Services", "https://www.bechtle-steffen.ch/it-services"),
             ("Events & Webinare", "https://www.bechtle-steffen.ch/events-webinare"),
         ]
+        assert sitelinks[0].tracking_link is not None
+        assert sitelinks[0].tracking_link.startswith("https://www.googleadservices.com/pagead/")
+        assert sitelinks[1].snippet == "Erfahren Sie mehr über unsere Events und Webinare."
         assert ads[1].link == "https://www.nine.ch/de/produkte"
         assert ads[4].title == "Cloud Services von nexellent | Die auf Sie abgestimmte Lösung"
 
@@ -273,8 +277,9 @@ class TestDesktop2020Lacoste:
         assert top.tracking_link.startswith("https://www.google.com/aclk?")
         assert top.sitelinks is not None
         # The seller-rating link ("Note") is not a sitelink.
-        assert [s.title for s in top.sitelinks] == ["Polos L1212", "Lacoste Paris Polo"]
-        assert top.sitelinks[0].snippet is not None
+        sitelinks = top.sitelinks.inline or []
+        assert [s.title for s in sitelinks] == ["Polos L1212", "Lacoste Paris Polo"]
+        assert sitelinks[0].link == "https://www.lacoste.com/fr/category?q=l1212"
 
     def test_shopping(self, data: SerpData) -> None:
         products = data.shopping_results
@@ -336,11 +341,9 @@ class TestDesktop2022LouisVuitton:
         assert ad.tracking_link is not None
         assert ad.tracking_link.startswith("https://www.googleadservices.com/pagead/aclk?")
         assert ad.sitelinks is not None
-        assert [s.title for s in ad.sitelinks] == [
-            "Shop Louis Vuitton Online",
-            "Spring-Summer 2022",
-        ]
-        assert ad.sitelinks[0].snippet == "Enjoy Complimentary Express Shipping On All Orders."
+        sitelinks = ad.sitelinks.inline or []
+        assert [s.title for s in sitelinks] == ["Shop Louis Vuitton Online", "Spring-Summer 2022"]
+        assert sitelinks[0].snippet == "Enjoy Complimentary Express Shipping On All Orders."
 
     def test_shopping_and_local(self, data: SerpData) -> None:
         products = data.shopping_results
@@ -385,7 +388,7 @@ class TestDesktop2023PlayStation:
         assert first.tracking_link.startswith("https://www.google.com/aclk?")
         assert first.source == "PlayStation"
         assert first.sitelinks is not None
-        assert [s.title for s in first.sitelinks] == [
+        assert [s.title for s in first.sitelinks.inline or []] == [
             "Marvel’s Spider-Man 2",
             "PS5™ Accessories",
             "God of War Ragnarök",

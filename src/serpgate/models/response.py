@@ -23,6 +23,8 @@ class Sitelink(Block):
     title: str
     link: str
     snippet: str | None = None
+    # An ad's sitelinks go through the engine's click tracker; ``link`` is where they land.
+    tracking_link: str | None = None
 
 
 class Sitelinks(Block):
@@ -84,24 +86,21 @@ class TopStory(Block):
     date: str | None = None
 
 
-class AdSitelink(Block):
-    title: str
-    link: str
-    snippet: str | None = None
-
-
 class Ad(Block):
-    """A text ad: ``link`` is the landing page, ``tracking_link`` Google's click URL."""
+    """A paid result. ``link`` is the advertiser's landing page, ``tracking_link`` the engine's
+    click tracker in front of it, kept apart as SerpApi keeps them; ``block_position`` says
+    where the ad's block stands: above the results, below them, or in the right rail."""
 
     position: int
-    block_position: Literal["top", "bottom"]
+    block_position: Literal["top", "bottom", "right"]
     title: str
     link: str
     tracking_link: str | None = None
     displayed_link: str | None = None
-    source: str | None = None
     description: str | None = None
-    sitelinks: list[AdSitelink] | None = None
+    sitelinks: Sitelinks | None = None
+    # The advertiser's name as the ad shows it ("PlayStation"), since 2023.
+    source: str | None = None
 
 
 class ShoppingResult(Block):

@@ -28,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import first_text, node_text, parse_int, url_path
 from serpgate.engines.google.links import Links
-from serpgate.models.response import Ad, AdSitelink, ShoppingResult
+from serpgate.models.response import Ad, ShoppingResult, Sitelink, Sitelinks
 
 _AD_BLOCKS: tuple[tuple[Literal["top", "bottom"], str], ...] = (
     ("top", "#tads"),
@@ -109,7 +109,9 @@ def _ad(
         displayed_link=first_text(item, *_SHOWN_URL) or None,
         source=first_text(anchor, *_SOURCE) or None,
         description=_description(item, title),
-        sitelinks=_ad_sitelinks(item, anchor, links) or None,
+        sitelinks=Sitelinks(inline=inline)
+        if (inline := _ad_sitelinks(item, anchor, links))
+        else None,
     )
 
 
@@ -136,8 +138,8 @@ def _description(item: LexborNode, title: str) -> str | None:
     return None
 
 
-def _ad_sitelinks(item: LexborNode, title_anchor: LexborNode, links: Links) -> list[AdSitelink]:
-    found: list[AdSitelink] = []
+def _ad_sitelinks(item: LexborNode, title_anchor: LexborNode, links: Links) -> list[Sitelink]:
+    found: list[Sitelink] = []
     seen: set[str] = set()
     for anchor in item.css("a[href]"):
         if anchor.mem_id == title_anchor.mem_id or anchor.attributes.get("role") == "button":
@@ -151,7 +153,17 @@ def _ad_sitelinks(item: LexborNode, title_anchor: LexborNode, links: Links) -> l
         if ".google." in link and any(part in url_path(link) for part in _NOT_SITELINK_PATHS):
             continue
         seen.add(link)
-        found.append(AdSitelink(title=title, link=link, snippet=_sitelink_snippet(anchor)))
+        # 2019-2020 link the landing page and keep the tracker in ``data-arwt``; later
+        # sitelinks link the tracker itself.
+        tracker = links.absolute(anchor.attributes.get("data-arwt"))
+        found.append(
+            Sitelink(
+                title=title,
+                link=link,
+                snippet=_sitelink_snippet(anchor),
+                tracking_link=tracker if tracker != link else None,
+            )
+        )
     return found
 
 
