@@ -751,3 +751,76 @@ class TestBuildRequest:
         data = _parse_html(page, google_domain="google.de")
         assert data.related_searches is not None
         assert data.related_searches[0].link == "https://www.google.de/search?q=tee"
+
+
+class TestBlocksInGooglesMarkup:
+    """Blocks no capture holds in every variant, in the markup Google serves them with."""
+
+    def test_featured_snippet_outside_center_col_with_mobile_nesting(self) -> None:
+        # Mobile nests the quoted page's title the other way round (h3 > a), and some layouts
+        # put the snippet above #center_col.
+        page = (
+            '<html><body><div id="main"><div id="Odp5De"><div class="ifM9O" data-hveid="CAE">'
+            '<span class="hgKElc">Coffee is a <b>brewed drink</b> made from roasted beans.</span>'
+            '<div class="yuRUbf"><h3 class="LC20lb"><a href="https://en.wikipedia.org/wiki/Coffee">'
+            "Coffee - Wikipedia</a></h3><cite>en.wikipedia.org › wiki › Coffee</cite></div>"
+            '</div></div><div id="center_col"><div id="rso">'
+            f"{_result('https://example.com/', 'Example Domain')}</div></div></div></body></html>"
+        )
+        box = _parse_html(page).answer_box
+        assert box is not None
+        assert box.title == "Coffee - Wikipedia"
+        assert box.link == "https://en.wikipedia.org/wiki/Coffee"
+        assert box.snippet == "Coffee is a brewed drink made from roasted beans."
+
+    def test_a_card_linking_to_google_search_is_never_organic(self) -> None:
+        page = (
+            '<html><body><div id="center_col"><div id="rso">'
+            f"{_result('/search?q=Blue+Bottle+Coffee&stick=H4sI', 'Blue Bottle Coffee')}"
+            f"{_result('https://bluebottlecoffee.com/', 'Blue Bottle Coffee | Fresh Roasted')}"
+            "</div></div></body></html>"
+        )
+        results = _parse_html(page).organic_results
+        assert [(r.position, r.link) for r in results] == [(1, "https://bluebottlecoffee.com/")]
+
+    def test_hotel_pack(self) -> None:
+        page = (
+            '<html><body><div id="center_col"><div id="rso"><div class="VkpGBb">'
+            '<a class="rllt__link" role="link"><div class="rllt__details">'
+            '<div class="dbg0pd" role="heading" aria-level="3"><span>Hotel Zetta</span></div>'
+            "<div>4.3 (1,024) · $229 · 4-star hotel</div>"
+            "<div>55 5th St · (415) 543-8555</div>"
+            '<div class="rllt__wrapped RGCvMc"><span class="X37Bwb"></span><span>"Great '
+            'location near Union Square."</span></div></div></a></div></div></div></body></html>'
+        )
+        local = _parse_html(page).local_results
+        assert local is not None
+        hotel = local.places[0]
+        assert (hotel.title, hotel.rating, hotel.reviews) == ("Hotel Zetta", 4.3, 1024)
+        assert (hotel.price, hotel.type) == ("$229", "4-star hotel")
+        assert (hotel.address, hotel.phone) == ("55 5th St", "(415) 543-8555")
+        assert hotel.description == "Great location near Union Square."
+
+    def test_basic_page_ad_lands_on_its_adurl(self) -> None:
+        page = (
+            '<html><body><div class="Gx5Zad xpd EtOod pkphOe"><div class="egMi0 kCrYT">'
+            '<a href="/aclk?sa=l&amp;ai=DChcSE&amp;adurl=https://www.bluebottlecoffee.com/'
+            'subscriptions"><div class="BNeawe vvjwJb AP7Wnd" role="heading">Coffee '
+            'Subscriptions - Blue Bottle</div><div class="BNeawe UPmit AP7Wnd">'
+            '<span class="dloBPe">Ad</span> · www.bluebottlecoffee.com/</div></a></div>'
+            '<div class="kCrYT"><div class="BNeawe s3v9rd AP7Wnd">Freshly roasted, delivered.'
+            '</div></div></div><div class="Gx5Zad xpd EtOod pkphOe"><div class="egMi0 kCrYT">'
+            '<a href="/url?q=https://example.com/&amp;sa=U"><h3 class="zBAuLc l97dzf">'
+            '<div class="BNeawe vvjwJb AP7Wnd">Example Domain</div></h3></a></div>'
+            '<div class="kCrYT"><div class="BNeawe s3v9rd AP7Wnd">A page.</div></div></div>'
+            "</body></html>"
+        )
+        data = _parse_html(page)
+        assert data.ads is not None
+        ad = data.ads[0]
+        assert (ad.title, ad.block_position) == ("Coffee Subscriptions - Blue Bottle", "top")
+        assert ad.link == "https://www.bluebottlecoffee.com/subscriptions"
+        assert ad.tracking_link is not None
+        assert ad.tracking_link.startswith("https://www.google.com/aclk?")
+        assert ad.description == "Freshly roasted, delivered."
+        assert [r.title for r in data.organic_results] == ["Example Domain"]

@@ -103,7 +103,13 @@ def _ad(card: LexborNode, links: Links, position: int, *, after_results: bool) -
         return None
     landing = query_param(tracking, "adurl")
     shown = card.css_first(".UPmit, .sCuL3, cite")
-    body = next((node for node in card.css("div.kCrYT") if node.css_first("h3") is None), None)
+    # The description is in the card's block that does not hold the ad's link.
+    around = set()
+    node: LexborNode | None = anchor
+    while node is not None and node.mem_id != card.mem_id:
+        around.add(node.mem_id)
+        node = node.parent
+    body = next((block for block in card.css("div.kCrYT") if block.mem_id not in around), None)
     return Ad(
         position=position,
         block_position="bottom" if after_results else "top",

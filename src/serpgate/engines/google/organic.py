@@ -97,7 +97,9 @@ def organic_results(
     for item in _titles(root, excluded):
         link = links.target(item.anchor.attributes.get("href"))
         title = node_text(item.heading)
-        if not link or not title:
+        # A card linking back to Google's own search ("See results about", an entity) is
+        # Google's suggestion, never a web result.
+        if not link or not title or links.is_google_search(link):
             continue
         snippet, date = _snippet(item.container)
         shown = _displayed_link(item.anchor, item.container)
