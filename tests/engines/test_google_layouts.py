@@ -13,10 +13,11 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from serpgate.engines.google import GoogleEngine
+from serpgate.engines.google.recognition import has_results
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
-from tests.conftest import serp_page
+from tests.conftest import SERP_DIR, serp_page
 from tests.golden import assert_golden
 
 # Each page with the parameters that shape how it is read (its tab), as a user would ask.
@@ -629,3 +630,36 @@ def test_block_pages_stay_blocks_on_every_tab(page: str) -> None:
     for asked in ({}, {"tbm": "nws"}, {"udm": 2}):
         with pytest.raises(BlockedError):
             GoogleEngine().parse(html, SearchParams(engine="google", q="x", **asked))  # type: ignore[arg-type]
+
+
+# Every other engine's captured page, where the fixtures are present (listed at collection).
+OTHER_ENGINES_PAGES = sorted(
+    str(path.relative_to(SERP_DIR))
+    for path in SERP_DIR.glob("*/*.html")
+    if path.parent.name != "google"
+)
+
+
+@pytest.mark.parametrize("page", OTHER_ENGINES_PAGES or ["bing/nojs_2021.html"])
+def test_another_engines_page_is_never_a_google_success(page: str) -> None:
+    html = serp_page(page)
+    for asked in ({}, {"tbm": "nws"}, {"udm": 2}, {"udm": 7}):
+        with pytest.raises((UnrecognizedPage, BlockedError)):
+            GoogleEngine().parse(html, SearchParams(engine="google", q="x", **asked))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_truncated_page_is_results_on_the_page_or_unrecognized(page: str) -> None:
+    """A body cut off anywhere: what is read is on the page, or the page is refused."""
+    html = serp_page(f"google/{page}.html")
+    params = SearchParams(engine="google", q="x", **PAGES[page])  # type: ignore[arg-type]
+    unescaped = html.replace("&amp;", "&")
+    for eighth in range(1, 8):
+        try:
+            data = GoogleEngine().parse(html[: len(html) * eighth // 8], params)
+        except UnrecognizedPage:
+            continue
+        found = data.organic_results or data.news_results or data.images_results or []
+        assert all(item.link.split("?")[0] in unescaped for item in found)
+        # Never an empty success: something was read, or the page said it has no results.
+        assert has_results(data)

@@ -8,7 +8,9 @@ A Google answer is one of four things, and only the first two may become a succe
 - Google's own no-results page: the same containers, with "Your search - … - did not match any
   documents" (in the interface language) or a result count of 0 in ``#result-stats``;
 - a block: the ``/sorry/`` CAPTCHA, the JavaScript wall, the consent page (see ``blocking``);
-- anything else: a new layout, an error page, a body cut off before its results. That is
+- anything else: a new layout, an error page, a body cut off before its results (its search box
+  filled, and the ``<noscript>`` link to ``/httpservice/retry/enablejs`` every result page
+  carries for browsers without JavaScript: not the JavaScript wall). That is
   ``UnrecognizedPage``, never "no results": an empty answer would be cached and charged, and a
   layout change would go unnoticed.
 """
@@ -21,7 +23,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import node_text
 from serpgate.engines.google.blocking import raise_if_blocked
-from serpgate.errors import UnrecognizedPage
+from serpgate.errors import JavaScriptRequired, UnrecognizedPage
 from serpgate.models.response import SerpData
 
 Layout = Literal["full", "basic"]
@@ -46,6 +48,9 @@ _NO_RESULTS_PHRASES = (
 )
 # Where Google writes the no-results notice, in every layout since 2019.
 _NOTICE = "#topstuff, #botstuff, #res, #center_col, div.Gx5Zad, div.ZINbbc, #main"
+# The search box at the top of every results page (the /sorry/ form's hidden "q" is not one).
+_QUERY_BOX = "textarea[name='q']"
+_QUERY_FIELD = "input[name='q']:not([type='hidden'])"
 _ZERO_COUNT = ("0 results", "0 ergebnisse", "0 résultat", "0 resultados", "0 risultati")
 
 
@@ -55,10 +60,24 @@ def page_layout(tree: LexborHTMLParser, html: str) -> Layout:
         return "full"
     if any(_shown(card) for card in tree.css(BASIC_CARDS)):
         return "basic"
-    raise_if_blocked(tree, html)
+    try:
+        raise_if_blocked(tree, html)
+    except JavaScriptRequired:
+        # Result pages served to browsers carry the wall's <noscript> link too: one whose search
+        # box holds the query is a results page cut off before its results, not the wall.
+        if node_text(tree.css_first(_QUERY_BOX)) or _query_value(tree):
+            raise UnrecognizedPage(
+                "Google answered a results page cut off before its results container"
+            ) from None
+        raise
     raise UnrecognizedPage(
         "Google answered a page that is neither results, its no-results page nor a known block"
     )
+
+
+def _query_value(tree: LexborHTMLParser) -> str:
+    field = tree.css_first(_QUERY_FIELD)
+    return (field.attributes.get("value") or "").strip() if field is not None else ""
 
 
 def says_no_results(tree: LexborHTMLParser) -> bool:
