@@ -824,3 +824,44 @@ class TestBlocksInGooglesMarkup:
         assert ad.tracking_link.startswith("https://www.google.com/aclk?")
         assert ad.description == "Freshly roasted, delivered."
         assert [r.title for r in data.organic_results] == ["Example Domain"]
+
+    def test_basic_page_map_pack(self) -> None:
+        entry = (
+            '<div class="X7NTVe"><a class="tHmfQe" href="/maps/place/{slug}?sa=X">'
+            '<div class="am3QBf"><span><h3 class="zBAuLc"><div class="BNeawe deIvCb AP7Wnd">'
+            '{name}</div></h3></span><span><div class="BNeawe tAd8D AP7Wnd">{first}</div></span>'
+            '<span><div class="BNeawe tAd8D AP7Wnd">{second}</div></span></div></a></div>'
+        )
+        page = (
+            '<html><body><div class="Gx5Zad xpd EtOod pkphOe">'
+            + entry.format(
+                slug="Javalencia",
+                name="Javalencia",
+                first="4.4 (71) · Coffee shop",
+                second="1594 Market St · Open ⋅ Closes 6 PM",
+            )
+            + entry.format(
+                slug="Blue+Bottle",
+                name="Blue Bottle Coffee",
+                first="4.1 (30) · $$ · Coffee shop",
+                second="55 S Van Ness Ave",
+            )
+            + '<a href="/search?q=coffee&amp;tbm=lcl&amp;sa=X">More places</a></div>'
+            '<div class="Gx5Zad xpd EtOod pkphOe"><div class="egMi0 kCrYT">'
+            '<a href="/url?q=https://example.com/&amp;sa=U"><h3 class="zBAuLc l97dzf">'
+            '<div class="BNeawe vvjwJb AP7Wnd">Example Domain</div></h3></a></div>'
+            '<div class="kCrYT"><div class="BNeawe s3v9rd AP7Wnd">A page.</div></div></div>'
+            "</body></html>"
+        )
+        data = _parse_html(page)
+        assert data.local_results is not None
+        places = data.local_results.places
+        assert [(p.title, p.rating, p.reviews, p.type) for p in places] == [
+            ("Javalencia", 4.4, 71, "Coffee shop"),
+            ("Blue Bottle Coffee", 4.1, 30, "Coffee shop"),
+        ]
+        assert (places[0].address, places[1].price) == ("1594 Market St", "$$")
+        assert data.local_results.more_locations_link == (
+            "https://www.google.com/search?q=coffee&tbm=lcl&sa=X"
+        )
+        assert [r.title for r in data.organic_results] == ["Example Domain"]

@@ -9,7 +9,9 @@ snippet starts with their age ("10 hours ago · …") and whose site name sits u
 Ads, where the page has them, are cards whose link goes through ``/aclk`` and whose landing
 page is the redirect's ``adurl``. The knowledge panel is a card of ``div.AVsepf`` facts
 ("Founders: Larry Page and Sergey Brin"), related searches a card of ``/search?q=`` links, and
-the next page a "Next >" link in the footer. There are no result statistics on this page.
+the next page a "Next >" link in the footer. There are no result statistics on this page. The
+map pack is a card of ``div.X7NTVe`` entries linking to Google Maps, each a name and the same
+"4.5 (1,234) · Coffee shop" and address lines as the full page's pack.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from serpgate.engines.base import node_text, query_param, url_path
 from serpgate.engines.google.features import related_query
 from serpgate.engines.google.links import Links, enclosing_anchor
+from serpgate.engines.google.local import place_from_lines
 from serpgate.engines.google.navigation import pagination, search_information
 from serpgate.engines.google.recognition import BASIC_CARDS
 from serpgate.models.params import SearchParams
@@ -26,6 +29,8 @@ from serpgate.models.response import (
     Ad,
     KnowledgeGraph,
     KnowledgeGraphSource,
+    LocalPlace,
+    LocalResults,
     NewsResult,
     OrganicResult,
     RelatedQuestion,
@@ -38,6 +43,8 @@ from serpgate.models.response import (
 _DATE_SEPARATOR = "·"
 _VERTICAL_PARAMS = ("tbm", "udm", "tbs", "start")
 _AD_PATHS = ("/aclk", "/pagead/aclk")
+# One place of the map pack, and one entity of "See results about", are ``div.X7NTVe`` entries.
+_PLACE_ENTRY = "div.X7NTVe"
 # "People also ask": each question (``div.cREFlf``) is followed by its answer (``div.M56Nqc``).
 _QUESTION = "div.cREFlf"
 
@@ -48,6 +55,7 @@ def parse_basic(tree: LexborHTMLParser, links: Links, params: SearchParams) -> S
     related: list[RelatedSearch] = []
     knowledge: KnowledgeGraph | None = None
     questions: list[RelatedQuestion] = []
+    local: LocalResults | None = None
     # Cards nested in a "People also ask" card are its answers, not blocks of their own.
     consumed: set[int] = set()
     for card in tree.css(BASIC_CARDS):
@@ -58,6 +66,8 @@ def parse_basic(tree: LexborHTMLParser, links: Links, params: SearchParams) -> S
         if card.css_first(_QUESTION) is not None:
             consumed.update(inner.mem_id for inner in card.css(BASIC_CARDS))
             questions.extend(_questions(card, links))
+            continue
+        if local is None and (local := _local_pack(card, links)) is not None:
             continue
         ad = _ad(card, links, len(ads) + 1, after_results=bool(organic))
         if ad is not None:
@@ -74,9 +84,10 @@ def parse_basic(tree: LexborHTMLParser, links: Links, params: SearchParams) -> S
             related.extend(_related(card, links))
     news = [_news(result) for result in organic] if params.vertical == "nws" else []
     return SerpData(
-        search_information=search_information(tree, empty=not (organic or knowledge)),
+        search_information=search_information(tree, empty=not (organic or knowledge or local)),
         ads=ads or None,
         knowledge_graph=knowledge,
+        local_results=local,
         organic_results=[] if news else organic,
         news_results=news or None,
         related_questions=questions or None,
@@ -119,6 +130,32 @@ def _ad(card: LexborNode, links: Links, position: int, *, after_results: bool) -
         displayed_link=node_text(shown) or None,
         description=node_text(body) or None,
     )
+
+
+def _local_pack(card: LexborNode, links: Links) -> LocalResults | None:
+    """The map pack: one ``div.X7NTVe`` entry per place whose link opens Google Maps, the name
+    in a heading and the "4.5 (1,234) · Coffee shop" / address lines in ``div.tAd8D``."""
+    places: list[LocalPlace] = []
+    more = None
+    for entry in card.css(_PLACE_ENTRY):
+        anchor = entry.css_first("a[href]")
+        href = links.absolute(anchor.attributes.get("href")) if anchor is not None else None
+        if href is None or not _is_maps(href):
+            continue
+        name = node_text(entry.css_first("h3, [role='heading'], div.deIvCb"))
+        if not name:
+            continue
+        lines = [text for line in entry.css("div.tAd8D") if (text := node_text(line))]
+        places.append(place_from_lines(len(places) + 1, name, lines))
+    for anchor in card.css("a[href]"):
+        href = links.absolute(anchor.attributes.get("href"))
+        if href is not None and query_param(href, "tbm") == "lcl":
+            more = href
+    return LocalResults(places=places, more_locations_link=more) if places else None
+
+
+def _is_maps(url: str) -> bool:
+    return "/maps" in url_path(url) or "maps.google." in url
 
 
 def _questions(card: LexborNode, links: Links) -> list[RelatedQuestion]:

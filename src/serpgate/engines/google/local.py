@@ -68,6 +68,14 @@ def _place(details: LexborNode, position: int) -> LocalPlace | None:
         and child.mem_id not in skipped
         and (text := node_text(child))
     ]
+    description = details.css_first(_DESCRIPTION)
+    return place_from_lines(position, title, lines, _unquoted(node_text(description)) or None)
+
+
+def place_from_lines(
+    position: int, title: str, lines: list[str], description: str | None = None
+) -> LocalPlace:
+    """A place from the lines under its name, in the order every layout prints them."""
     hours = next((line for line in lines if _HOURS.match(line)), None)
     lines = [line for line in lines if line != hours]
     first = _PLACE_SEPARATOR.split(lines[0]) if lines else []
@@ -79,7 +87,6 @@ def _place(details: LexborNode, position: int) -> LocalPlace | None:
     kinds = [part for part in kinds if not _PRICE.match(part)]
     second = _PLACE_SEPARATOR.split(lines[1]) if len(lines) > 1 else []
     phone = next((part for part in second[1:] if _PHONE.match(part)), None)
-    description = details.css_first(_DESCRIPTION)
     return LocalPlace(
         position=position,
         title=title,
@@ -90,7 +97,7 @@ def _place(details: LexborNode, position: int) -> LocalPlace | None:
         address=second[0] if second and second[0] else None,
         phone=phone,
         hours=hours,
-        description=_unquoted(node_text(description)) or None,
+        description=description,
     )
 
 
