@@ -25,7 +25,7 @@ from serpgate.models.response import AiOverview, AiOverviewReference, AiOverview
 _CONTAINER = "#m-x-content"
 _BLOCKS = "div.rPeykc, div.n6owBd, [role='heading'][aria-level='3'], ul, ol"
 # Inside the text, what is not text: citation buttons and their chips.
-_NOT_TEXT = frozenset({"button", "script", "style"})
+_NOT_TEXT_SELECTOR = "button, script, style"
 # "2. Unspecified Amount:": a numbered line ending in a colon heads what follows.
 _NUMBERED = re.compile(r"^\d{1,2}\.\s.{1,80}:$")
 
@@ -80,19 +80,17 @@ def _heading_before_list(blocks: list[AiOverviewTextBlock]) -> None:
 
 def _text(node: LexborNode) -> str:
     """The node's text without what its buttons say, white space collapsed."""
-    parts: list[str] = []
-    for child in node.traverse(include_text=True):
-        if child.tag != "-text":
-            continue
-        parent = child.parent
-        hidden = False
-        while parent is not None and parent.mem_id != node.mem_id:
-            if parent.tag in _NOT_TEXT:
-                hidden = True
-                break
-            parent = parent.parent
-        if not hidden:
-            parts.append(child.text_content or "")
+    hidden = {
+        child.mem_id
+        for button in node.css(_NOT_TEXT_SELECTOR)
+        for child in button.traverse(include_text=True)
+        if child.tag == "-text"
+    }
+    parts = [
+        child.text_content or ""
+        for child in node.traverse(include_text=True)
+        if child.tag == "-text" and child.mem_id not in hidden
+    ]
     return " ".join("".join(parts).split())
 
 
