@@ -2,7 +2,9 @@
 
 Reads the pages from ../shared/fixtures/serp (never copies them), parses each one ``--runs``
 times after a warm-up, and prints a Markdown table of median and interquartile range. Block
-pages are timed too: recognising a block is part of the parser's job.
+pages are timed too: recognising a block is part of the parser's job, and so is refusing a page
+it does not know (``unrecognized``). Google's tab pages are parsed as the tab they were fetched
+from (``news_*`` with ``tbm=nws``, ``images_*`` with ``udm=2``, ``videos_*`` with ``udm=7``).
 
     .venv/bin/python bench/parse_speed.py [--runs 50] [--json out.json]
 """
@@ -17,10 +19,16 @@ from pathlib import Path
 import orjson
 
 from serpgate.engines.registry import build_engines
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 
 SERP_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "serp"
+# The Google tab each captured tab page was fetched as, by the page's name.
+_GOOGLE_TABS: dict[str, dict[str, object]] = {
+    "news_": {"tbm": "nws"},
+    "images_": {"udm": 2},
+    "videos_": {"udm": 7},
+}
 
 
 def measure(runs: int) -> list[dict[str, object]]:
@@ -31,16 +39,28 @@ def measure(runs: int) -> list[dict[str, object]]:
         if engine is None:
             continue
         html = path.read_text(encoding="utf-8")
-        params = SearchParams(engine=engine.name, q="benchmark")
+        tab = next(
+            (asked for prefix, asked in _GOOGLE_TABS.items() if path.name.startswith(prefix)),
+            {},
+        )
+        params = SearchParams.model_validate({"engine": engine.name, "q": "benchmark", **tab})
         outcome = "parsed"
         times = []
         for i in range(runs + 3):
             started = time.perf_counter()
             try:
                 data = engine.parse(html, params)
-                results = len(data.organic_results)
+                results = len(
+                    data.organic_results
+                    or data.news_results
+                    or data.images_results
+                    or data.video_results
+                    or []
+                )
             except BlockedError:
                 outcome, results = "blocked", 0
+            except UnrecognizedPage:
+                outcome, results = "unrecognized", 0
             if i >= 3:  # the first runs warm caches and are not what a server sees
                 times.append((time.perf_counter() - started) * 1000)
         quartiles = statistics.quantiles(times, n=4)

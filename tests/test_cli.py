@@ -176,6 +176,22 @@ def test_parse_prints_the_search_contract_for_a_saved_page() -> None:
     assert body["knowledge_graph"]["title"] == "Bing"
 
 
+def test_parse_takes_the_google_tab_as_an_option() -> None:
+    news = serp_page("google/news_2025-06-14_q-schloss-johannisberg.html")
+    with tempfile.NamedTemporaryFile("w", suffix=".html", encoding="utf-8") as saved:
+        saved.write(news)
+        saved.flush()
+        result = run("parse", "--engine", "google", "--tbm", "nws", saved.name)
+        refused = run("parse", "--engine", "google", "--tbm", "shop", saved.name)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["search_parameters"]["tbm"] == "nws"
+    assert len(body["news_results"]) == 10
+    assert body["news_results"][0]["source"] == "DFNI"
+    assert refused.returncode == 1
+    assert "'nws', 'isch' or 'vid'" in refused.stderr
+
+
 def test_parse_of_a_block_page_or_unknown_engine_is_one_clear_line() -> None:
     page = serp_page("bing/block_challenge_2026-04.html")
     with tempfile.NamedTemporaryFile("w", suffix=".html", encoding="utf-8") as saved:

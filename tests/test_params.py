@@ -51,8 +51,36 @@ def test_bad_values_are_refused(field: str, value: str) -> None:
 
 def test_unknown_parameters_are_refused_not_ignored() -> None:
     with pytest.raises(ValidationError) as caught:
-        SearchParams.model_validate({"engine": "google", "q": "x", "tbm": "isch"})
+        SearchParams.model_validate({"engine": "google", "q": "x", "tbs": "qdr:d"})
     assert caught.value.errors()[0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize(
+    ("asked", "vertical"),
+    [
+        ({"tbm": "nws"}, "nws"),
+        ({"udm": "2"}, "isch"),
+        ({"tbm": "vid", "udm": 7}, "vid"),
+        ({}, None),
+    ],
+)
+def test_google_tabs_by_tbm_or_udm(asked: dict[str, object], vertical: str | None) -> None:
+    params = SearchParams.model_validate({"engine": "google", "q": "x", **asked})
+    assert params.vertical == vertical
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ({"engine": "google", "tbm": "shop"}, "'nws', 'isch' or 'vid'"),
+        ({"engine": "google", "udm": "14"}, "2 or 7"),
+        ({"engine": "google", "tbm": "nws", "udm": "2"}, "different tabs"),
+        ({"engine": "bing", "tbm": "nws"}, "only engine=google"),
+    ],
+)
+def test_unsupported_google_tabs_are_refused(asked: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        SearchParams.model_validate({"q": "x", **asked})
 
 
 def test_echo_hides_the_key_and_unset_flags() -> None:

@@ -200,7 +200,14 @@ def cmd_parse(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise CLIError(f"cannot read {args.file}: {exc.strerror}") from None
     asked = {"engine": args.engine, "q": args.q or Path(args.file).stem, "start": args.start}
-    params = SearchParams.model_validate({**asked, "num": args.num, "device": args.device})
+    # The parameters that shape parsing, where given: which Google tab the page is.
+    shaping = {name: value for name in ("tbm", "udm") if (value := getattr(args, name))}
+    try:
+        params = SearchParams.model_validate(
+            {**asked, **shaping, "num": args.num, "device": args.device}
+        )
+    except ValidationError as exc:
+        raise CLIError(f"bad parameter: {exc.errors()[0]['msg']}") from None
     data = engine.parse(html, params)
     shown = data.search_information.query_displayed
     if shown and not args.q:
@@ -342,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url",
         default="http://127.0.0.1:8000",
         help="origin for the links in the answer (default: %(default)s)",
+    )
+    parse.add_argument(
+        "--tbm", default=None, help="the Google tab the page is: nws, isch or vid (default: web)"
+    )
+    parse.add_argument(
+        "--udm", default=None, help="the Google tab by number: 2 images, 7 videos (default: web)"
     )
     parse.add_argument("file", help="the saved HTML page")
     parse.set_defaults(run=cmd_parse)

@@ -15,7 +15,7 @@ from serpgate.engines.base import MOBILE_UA
 from serpgate.engines.google import GoogleEngine
 from serpgate.engines.google.engine import uule
 from serpgate.engines.google.links import Links
-from serpgate.errors import BlockedError, JavaScriptRequired, TransientUpstreamError
+from serpgate.errors import BlockedError, JavaScriptRequired, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -472,9 +472,34 @@ def test_sorry_page_without_a_form_is_a_block() -> None:
         _parse_html(page)
 
 
-def test_unknown_page_is_a_transient_error_not_an_empty_result() -> None:
-    with pytest.raises(TransientUpstreamError):
-        _parse_html("<html><body><h1>502.</h1><p>That’s an error.</p></body></html>")
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><h1>502.</h1><p>That’s an error.</p></body></html>",
+        "<html><body>hello</body></html>",
+        "",
+        # A results container with nothing in it and no "did not match" notice: a new layout,
+        # or a body cut off after the container opened.
+        '<html><body><div id="center_col"><div id="rso"><div class="new-card">'
+        "<span>Example</span></div></div></div></body></html>",
+        # The basic page's hidden search-tools card alone.
+        '<html><body><div class="ZINbbc" style="display:none">Any time</div></body></html>',
+    ],
+)
+def test_unknown_pages_are_unrecognized_not_empty_results(page: str) -> None:
+    with pytest.raises(UnrecognizedPage):
+        _parse_html(page)
+
+
+def test_empty_results_page_with_googles_notice_is_no_results() -> None:
+    page = (
+        '<html><body><div id="center_col"><div id="topstuff"><div class="card-section"><p>'
+        "Your search - <em>zzxq</em> - did not match any documents.</p></div></div>"
+        '<div id="rso"></div></div></body></html>'
+    )
+    data = _parse_html(page)
+    assert data.organic_results == []
+    assert data.search_information.organic_results_state == "Fully empty"
 
 
 def test_consent_page_is_a_block() -> None:
@@ -719,9 +744,124 @@ class TestBuildRequest:
 
     def test_links_resolve_against_the_domain_searched(self) -> None:
         page = (
-            '<html><body><div id="center_col"><div id="rso"></div></div><div id="botstuff">'
+            '<html><body><div id="center_col"><div id="rso">'
+            f'{_result("https://example.com/", "Example Domain")}</div></div><div id="botstuff">'
             '<div id="bres"><a href="/search?q=tee">tee</a></div></div></body></html>'
         )
         data = _parse_html(page, google_domain="google.de")
         assert data.related_searches is not None
         assert data.related_searches[0].link == "https://www.google.de/search?q=tee"
+
+
+class TestBlocksInGooglesMarkup:
+    """Blocks no capture holds in every variant, in the markup Google serves them with."""
+
+    def test_featured_snippet_outside_center_col_with_mobile_nesting(self) -> None:
+        # Mobile nests the quoted page's title the other way round (h3 > a), and some layouts
+        # put the snippet above #center_col.
+        page = (
+            '<html><body><div id="main"><div id="Odp5De"><div class="ifM9O" data-hveid="CAE">'
+            '<span class="hgKElc">Coffee is a <b>brewed drink</b> made from roasted beans.</span>'
+            '<div class="yuRUbf"><h3 class="LC20lb"><a href="https://en.wikipedia.org/wiki/Coffee">'
+            "Coffee - Wikipedia</a></h3><cite>en.wikipedia.org › wiki › Coffee</cite></div>"
+            '</div></div><div id="center_col"><div id="rso">'
+            f"{_result('https://example.com/', 'Example Domain')}</div></div></div></body></html>"
+        )
+        box = _parse_html(page).answer_box
+        assert box is not None
+        assert box.title == "Coffee - Wikipedia"
+        assert box.link == "https://en.wikipedia.org/wiki/Coffee"
+        assert box.snippet == "Coffee is a brewed drink made from roasted beans."
+
+    def test_a_card_linking_to_google_search_is_never_organic(self) -> None:
+        page = (
+            '<html><body><div id="center_col"><div id="rso">'
+            f"{_result('/search?q=Blue+Bottle+Coffee&stick=H4sI', 'Blue Bottle Coffee')}"
+            f"{_result('https://bluebottlecoffee.com/', 'Blue Bottle Coffee | Fresh Roasted')}"
+            "</div></div></body></html>"
+        )
+        results = _parse_html(page).organic_results
+        assert [(r.position, r.link) for r in results] == [(1, "https://bluebottlecoffee.com/")]
+
+    def test_hotel_pack(self) -> None:
+        page = (
+            '<html><body><div id="center_col"><div id="rso"><div class="VkpGBb">'
+            '<a class="rllt__link" role="link"><div class="rllt__details">'
+            '<div class="dbg0pd" role="heading" aria-level="3"><span>Hotel Zetta</span></div>'
+            "<div>4.3 (1,024) · $229 · 4-star hotel</div>"
+            "<div>55 5th St · (415) 543-8555</div>"
+            '<div class="rllt__wrapped RGCvMc"><span class="X37Bwb"></span><span>"Great '
+            'location near Union Square."</span></div></div></a></div></div></div></body></html>'
+        )
+        local = _parse_html(page).local_results
+        assert local is not None
+        hotel = local.places[0]
+        assert (hotel.title, hotel.rating, hotel.reviews) == ("Hotel Zetta", 4.3, 1024)
+        assert (hotel.price, hotel.type) == ("$229", "4-star hotel")
+        assert (hotel.address, hotel.phone) == ("55 5th St", "(415) 543-8555")
+        assert hotel.description == "Great location near Union Square."
+
+    def test_basic_page_ad_lands_on_its_adurl(self) -> None:
+        page = (
+            '<html><body><div class="Gx5Zad xpd EtOod pkphOe"><div class="egMi0 kCrYT">'
+            '<a href="/aclk?sa=l&amp;ai=DChcSE&amp;adurl=https://www.bluebottlecoffee.com/'
+            'subscriptions"><div class="BNeawe vvjwJb AP7Wnd" role="heading">Coffee '
+            'Subscriptions - Blue Bottle</div><div class="BNeawe UPmit AP7Wnd">'
+            '<span class="dloBPe">Ad</span> · www.bluebottlecoffee.com/</div></a></div>'
+            '<div class="kCrYT"><div class="BNeawe s3v9rd AP7Wnd">Freshly roasted, delivered.'
+            '</div></div></div><div class="Gx5Zad xpd EtOod pkphOe"><div class="egMi0 kCrYT">'
+            '<a href="/url?q=https://example.com/&amp;sa=U"><h3 class="zBAuLc l97dzf">'
+            '<div class="BNeawe vvjwJb AP7Wnd">Example Domain</div></h3></a></div>'
+            '<div class="kCrYT"><div class="BNeawe s3v9rd AP7Wnd">A page.</div></div></div>'
+            "</body></html>"
+        )
+        data = _parse_html(page)
+        assert data.ads is not None
+        ad = data.ads[0]
+        assert (ad.title, ad.block_position) == ("Coffee Subscriptions - Blue Bottle", "top")
+        assert ad.link == "https://www.bluebottlecoffee.com/subscriptions"
+        assert ad.tracking_link is not None
+        assert ad.tracking_link.startswith("https://www.google.com/aclk?")
+        assert ad.description == "Freshly roasted, delivered."
+        assert [r.title for r in data.organic_results] == ["Example Domain"]
+
+    def test_basic_page_map_pack(self) -> None:
+        entry = (
+            '<div class="X7NTVe"><a class="tHmfQe" href="/maps/place/{slug}?sa=X">'
+            '<div class="am3QBf"><span><h3 class="zBAuLc"><div class="BNeawe deIvCb AP7Wnd">'
+            '{name}</div></h3></span><span><div class="BNeawe tAd8D AP7Wnd">{first}</div></span>'
+            '<span><div class="BNeawe tAd8D AP7Wnd">{second}</div></span></div></a></div>'
+        )
+        page = (
+            '<html><body><div class="Gx5Zad xpd EtOod pkphOe">'
+            + entry.format(
+                slug="Javalencia",
+                name="Javalencia",
+                first="4.4 (71) · Coffee shop",
+                second="1594 Market St · Open ⋅ Closes 6 PM",
+            )
+            + entry.format(
+                slug="Blue+Bottle",
+                name="Blue Bottle Coffee",
+                first="4.1 (30) · $$ · Coffee shop",
+                second="55 S Van Ness Ave",
+            )
+            + '<a href="/search?q=coffee&amp;tbm=lcl&amp;sa=X">More places</a></div>'
+            '<div class="Gx5Zad xpd EtOod pkphOe"><div class="egMi0 kCrYT">'
+            '<a href="/url?q=https://example.com/&amp;sa=U"><h3 class="zBAuLc l97dzf">'
+            '<div class="BNeawe vvjwJb AP7Wnd">Example Domain</div></h3></a></div>'
+            '<div class="kCrYT"><div class="BNeawe s3v9rd AP7Wnd">A page.</div></div></div>'
+            "</body></html>"
+        )
+        data = _parse_html(page)
+        assert data.local_results is not None
+        places = data.local_results.places
+        assert [(p.title, p.rating, p.reviews, p.type) for p in places] == [
+            ("Javalencia", 4.4, 71, "Coffee shop"),
+            ("Blue Bottle Coffee", 4.1, 30, "Coffee shop"),
+        ]
+        assert (places[0].address, places[1].price) == ("1594 Market St", "$$")
+        assert data.local_results.more_locations_link == (
+            "https://www.google.com/search?q=coffee&tbm=lcl&sa=X"
+        )
+        assert [r.title for r in data.organic_results] == ["Example Domain"]

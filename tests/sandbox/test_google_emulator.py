@@ -166,6 +166,42 @@ async def _get(url: str, headers: dict[str, str] | None = None) -> str:
         return await response.text()
 
 
+class TestTabs:
+    """The first page's news cards and image tiles are what the News and Images tabs read."""
+
+    def _parse(self, **tab: object) -> tuple[ResultPage, SerpData]:
+        corpus_page = CORPUS.page("pour over coffee", 1, 10)
+        html = GoogleEmulator().render(corpus_page, "/google")
+        params = SearchParams(engine="google", q="pour over coffee", **tab)  # type: ignore[arg-type]
+        return corpus_page, GoogleEngine(base_url=SANDBOX_GOOGLE).parse(html, params)
+
+    def test_web_page_carries_top_stories_and_images_apart_from_organic(self) -> None:
+        corpus_page, data = self._parse()
+        _assert_same_documents(corpus_page, data)
+        first_three = [doc.title for doc in corpus_page.documents[:3]]
+        assert [story.title for story in data.top_stories or []] == first_three
+        assert [image.title for image in data.inline_images or []] == first_three
+
+    def test_news_tab(self) -> None:
+        corpus_page, data = self._parse(tbm="nws")
+        news = data.news_results or []
+        assert [item.link for item in news] == [doc.url for doc in corpus_page.documents[:3]]
+        assert news[0].snippet == corpus_page.documents[0].snippet
+        assert data.organic_results == []
+
+    def test_images_tab(self) -> None:
+        corpus_page, data = self._parse(udm=2)
+        assert [image.link for image in data.images_results or []] == [
+            doc.url for doc in corpus_page.documents[:3]
+        ]
+
+    def test_videos_tab(self) -> None:
+        corpus_page, data = self._parse(tbm="vid")
+        assert [video.link for video in data.video_results or []] == [
+            doc.url for doc in corpus_page.documents
+        ]
+
+
 class TestOverSocket:
     async def test_fetched_page_reads_back_as_the_corpus(self, sandbox_port: int) -> None:
         engine = GoogleEngine(base_url=f"http://127.0.0.1:{sandbox_port}/google")
@@ -175,6 +211,17 @@ class TestOverSocket:
         corpus_page = CORPUS.page("espresso machine", 2, 10)
         _assert_same_documents(corpus_page, data)
         assert data.search_information.total_results == corpus_page.total_results
+
+    async def test_news_tab_is_asked_and_read(self, sandbox_port: int) -> None:
+        engine = GoogleEngine(base_url=f"http://127.0.0.1:{sandbox_port}/google")
+        params = SearchParams(engine="google", q="espresso machine", tbm="nws")
+        request = engine.build_request(params)
+        assert "tbm=nws" in request.url
+        data = engine.parse(await _get(request.url, request.headers), params)
+        corpus_page = CORPUS.page("espresso machine", 1, 10)
+        assert [item.title for item in data.news_results or []] == [
+            doc.title for doc in corpus_page.documents[:3]
+        ]
 
     async def test_next_page_link_is_fetchable(self, sandbox_port: int) -> None:
         engine = GoogleEngine(base_url=f"http://127.0.0.1:{sandbox_port}/google")

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Device = Literal["desktop", "tablet", "mobile"]
 Safe = Literal["active", "off"]
 Output = Literal["json", "html"]
+# Google's verticals: news, images and videos, by the old ``tbm`` or the newer ``udm`` (2 is
+# images, 7 videos; news has no udm). Other tabs (shopping, books, …) have no parser yet.
+GoogleTbm = Literal["nws", "isch", "vid"]
+GoogleUdm = Literal[2, 7]
+_UDM_AS_TBM: dict[int, GoogleTbm] = {2: "isch", 7: "vid"}
 
 # Parameters that steer the service, not the result: they never reach the cache key or the engine.
 SERVICE_ONLY_FIELDS = frozenset({"api_key", "no_cache", "async_", "output"})
@@ -38,6 +43,8 @@ class SearchParams(BaseModel):
     async_: Annotated[bool, Field(alias="async")] = False
     output: Output = "json"
     api_key: Annotated[str | None, Field(max_length=256)] = None
+    tbm: GoogleTbm | None = None
+    udm: GoogleUdm | None = None
 
     @field_validator("q")
     @classmethod
@@ -51,6 +58,36 @@ class SearchParams(BaseModel):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("udm", mode="before")
+    @classmethod
+    def _udm_number(cls, value: object) -> object:
+        # The query string carries "7"; the literal check wants the number.
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
+    @field_validator("tbm", "udm")
+    @classmethod
+    def _google_only(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and info.data.get("engine") != "google":
+            raise ValueError("only engine=google has this parameter")
+        return value
+
+    @model_validator(mode="after")
+    def _one_tab(self) -> SearchParams:
+        if self.tbm and self.udm and _UDM_AS_TBM[self.udm] != self.tbm:
+            raise ValueError(f"tbm={self.tbm} and udm={self.udm} ask for different tabs")
+        return self
+
+    @property
+    def vertical(self) -> GoogleTbm | None:
+        """The Google tab asked for, by ``tbm`` or ``udm``; None for web results."""
+        if self.tbm is not None:
+            return self.tbm
+        if self.udm == 2:
+            return "isch"
+        if self.udm == 7:
+            return "vid"
+        return None
 
     @property
     def page(self) -> int:

@@ -99,6 +99,98 @@ class Ad(Block):
     displayed_link: str | None = None
     description: str | None = None
     sitelinks: Sitelinks | None = None
+    # The advertiser's name as the ad shows it ("PlayStation"), since 2023.
+    source: str | None = None
+
+
+class ShoppingResult(Block):
+    """A product card of a shopping (PLA) carousel: ``link`` the merchant's page."""
+
+    position: int
+    block_position: Literal["top", "right", "inline"]
+    title: str
+    link: str
+    tracking_link: str | None = None
+    price: str | None = None
+    extracted_price: float | None = None
+    source: str | None = None
+    rating: float | None = None
+    reviews: int | None = None
+    shipping: str | None = None
+
+
+class InlineVideo(Block):
+    position: int
+    title: str
+    link: str
+    channel: str | None = None
+    platform: str | None = None
+    duration: str | None = None
+    date: str | None = None
+
+
+class InlineImage(Block):
+    """An image of the image pack: ``source`` is the page the image is on."""
+
+    title: str | None = None
+    link: str | None = None
+    source: str | None = None
+    source_name: str | None = None
+
+
+# SerpApi names a text block's items ``list``, which would shadow the builtin in the class body.
+_Items = list[str]
+
+
+class AiOverviewTextBlock(Block):
+    type: Literal["paragraph", "list", "heading"]
+    snippet: str | None = None
+    list: _Items | None = None
+
+
+class AiOverviewReference(Block):
+    index: int
+    title: str
+    link: str
+    snippet: str | None = None
+    source: str | None = None
+
+
+class AiOverview(Block):
+    text_blocks: list[AiOverviewTextBlock]
+    references: list[AiOverviewReference] | None = None
+
+
+class NewsResult(Block):
+    position: int
+    title: str
+    link: str
+    source: str | None = None
+    date: str | None = None
+    snippet: str | None = None
+
+
+class ImageResult(Block):
+    """A tile of the images vertical: ``link`` the page, ``original`` the image itself."""
+
+    position: int
+    title: str
+    link: str
+    source: str | None = None
+    original: str | None = None
+    original_width: int | None = None
+    original_height: int | None = None
+
+
+class VideoResult(Block):
+    position: int
+    title: str
+    link: str
+    displayed_link: str | None = None
+    snippet: str | None = None
+    duration: str | None = None
+    date: str | None = None
+    channel: str | None = None
 
 
 class LocalPlace(Block):
@@ -106,9 +198,12 @@ class LocalPlace(Block):
     title: str
     rating: float | None = None
     reviews: int | None = None
+    price: str | None = None
     type: str | None = None
     address: str | None = None
+    phone: str | None = None
     hours: str | None = None
+    description: str | None = None
 
 
 class LocalResults(Block):
@@ -150,9 +245,16 @@ class SerpData(Block):
     ads: list[Ad] | None = None
     answer_box: AnswerBox | None = None
     knowledge_graph: KnowledgeGraph | None = None
+    ai_overview: AiOverview | None = None
     local_results: LocalResults | None = None
+    shopping_results: list[ShoppingResult] | None = None
     top_stories: list[TopStory] | None = None
+    inline_videos: list[InlineVideo] | None = None
+    inline_images: list[InlineImage] | None = None
     organic_results: list[OrganicResult] = []
+    news_results: list[NewsResult] | None = None
+    images_results: list[ImageResult] | None = None
+    video_results: list[VideoResult] | None = None
     related_questions: list[RelatedQuestion] | None = None
     related_searches: list[RelatedSearch] | None = None
     pagination: Pagination | None = None

@@ -5,9 +5,14 @@ Google brought back in 2025): ``#result-stats``, ``#rso`` of ``div.MjjYud`` bloc
 result a ``div.g[data-hveid]`` with its ``a > h3`` title, ``cite`` and ``div.VwiC3b`` snippet
 (a dated one starts with ``<span>Mar 5, 2020</span> — ``), a "People also ask" block of
 ``.related-question-pair[data-q]`` after the third result, related searches in ``#bres`` and
-the ``table.AaVjTc`` pager with ``a#pnnext`` in ``#botstuff``. ``GoogleEngine`` therefore reads
-it with the same code paths as a real page. Only the chrome no parser looks at (scripts,
-styles, header menus) is left out. The block page is the ``/sorry/`` reCAPTCHA page.
+the ``table.AaVjTc`` pager with ``a#pnnext`` in ``#botstuff``. The first page also carries a
+"Top stories" carousel (``a.WlydOe`` news cards, 2021-2025) and an image pack (``[data-lpage]``
+tiles) of its first documents. ``GoogleEngine`` therefore reads it with the same code paths as
+a real page. Only the chrome no parser looks at (scripts, styles, header menus) is left out.
+The block page is the ``/sorry/`` reCAPTCHA page.
+
+Every tab (``tbm``/``udm``) is answered with this page: its news cards are what the News tab
+reads, its image tiles what the Images tab reads, its results what the Videos tab reads.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ _MAX_NUM = 100
 _PAGER_SIZE = 10
 # Where Google puts "People also ask" among the first results.
 _QUESTIONS_AFTER = 3
+# Where the top stories and the image pack sit, and how many documents each shows.
+_STORIES_AFTER = 1
+_CAROUSEL_SIZE = 3
 
 
 class GoogleEmulator(Emulator):
@@ -50,6 +58,8 @@ class GoogleEmulator(Emulator):
         blocks = [_result(doc, index) for index, doc in enumerate(page.documents)]
         if page.documents and page.related_questions:
             blocks.insert(min(_QUESTIONS_AFTER, len(blocks)), _questions(page))
+        if page.page == 1 and page.documents:
+            blocks.insert(min(_STORIES_AFTER, len(blocks)), _top_stories(page) + _images(page))
         stats = _statistics(page) if page.documents else ""
         nothing = "" if page.documents else _no_results(page.query)
         return (
@@ -180,6 +190,38 @@ def _questions(page: ResultPage) -> str:
         '<div aria-level="2" role="heading"><span class="mgAbYb OSrXXb RES9jf IFnjPb">'
         f'People also ask</span></div></div></div><div data-sgrd="true">{pairs}</div>'
         "</div></div></div>"
+    )
+
+
+def _top_stories(page: ResultPage) -> str:
+    cards = "".join(
+        f'<div data-news-doc-id="{_hveid("news", doc.url)}">'
+        f'<a class="WlydOe" href="{esc(doc.url)}"><div class="SoAPf">'
+        f'<div class="MgUUmf NUnG9d"><span>{esc(_site_name(doc.url))}</span></div>'
+        f'<div class="n0jPhd ynAwRc MBeuO nDgy9d" role="heading" aria-level="3">{esc(doc.title)}'
+        f'</div><div class="GI74Re nDgy9d">{esc(doc.snippet)}</div>'
+        f'<div class="OSrXXb rbYSKb LfVVr"><span>{esc(doc.date or "1 day ago")}</span></div>'
+        "</div></a></div>"
+        for doc in page.documents[:_CAROUSEL_SIZE]
+    )
+    return (
+        '<div class="MjjYud"><g-section-with-header><div class="e2BEnf">'
+        '<div role="heading" aria-level="2">Top stories</div></div>'
+        f'<div class="SoaBEf">{cards}</div></g-section-with-header></div>'
+    )
+
+
+def _images(page: ResultPage) -> str:
+    tiles = "".join(
+        f'<div class="eA0Zlc" data-lpage="{esc(doc.url)}"><h3 class="ob5Hkd"><a>'
+        f'<img alt="{esc(doc.title)}" src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></a></h3>'
+        f'<a class="EZAeBe" href="{esc(doc.url)}"><span>{esc(_site_name(doc.url))}</span>'
+        f'<div class="toI8Rb OSrXXb">{esc(doc.title)}</div></a></div>'
+        for doc in page.documents[:_CAROUSEL_SIZE]
+    )
+    return (
+        '<div class="MjjYud"><div id="iur"><div role="heading" aria-level="2">Images</div>'
+        f"{tiles}</div></div>"
     )
 
 

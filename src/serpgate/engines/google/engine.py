@@ -13,10 +13,13 @@ is ignored, while ``uule`` is what Google's own location setting sends. This wri
 canonical-name form, ``w+`` and the base64 of a small protobuf (role 2, producer 32, the
 location's canonical name such as "Austin,Texas,United States"), which needs no coordinates.
 
-Google answers three kinds of document, told apart here: the full page (desktop or mobile,
-by the User-Agent), the basic no-JS page (``div.Gx5Zad`` cards, served to plain HTTP clients
-until January 2025), and pages that are not results at all (see ``blocking``). Anything else
-(a page cut off before its results container, an error page) is a transient upstream error.
+``tbm`` (``nws``, ``isch``, ``vid``) or ``udm`` (2 images, 7 videos) selects a tab, whose page
+is read into ``news_results``, ``images_results`` or ``video_results``.
+
+Google answers three kinds of document, told apart by ``recognition`` before anything is read:
+the full page (desktop or mobile, by the User-Agent), the basic no-JS page (``div.Gx5Zad`` /
+``div.ZINbbc`` cards, served to plain HTTP clients until January 2025), and pages that are not
+results at all (see ``blocking``). Anything else is ``UnrecognizedPage``, never "no results".
 """
 
 from __future__ import annotations
@@ -28,10 +31,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 from serpgate.engines.base import Engine, UpstreamRequest, with_query
 from serpgate.engines.google.basic import parse_basic
-from serpgate.engines.google.blocking import raise_if_blocked
 from serpgate.engines.google.full import parse_full
 from serpgate.engines.google.links import Links
-from serpgate.errors import TransientUpstreamError
+from serpgate.engines.google.recognition import page_layout, require_results
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 
@@ -55,6 +57,8 @@ class GoogleEngine(Engine):
             "gl": params.gl or "",
             "safe": params.safe or "",
             "uule": uule(params.location) if params.location else "",
+            "tbm": params.tbm or "",
+            "udm": params.udm or "",
         }
         return UpstreamRequest(
             url=with_query(f"{self.origin(params)}/search", query),
@@ -64,14 +68,8 @@ class GoogleEngine(Engine):
     def parse(self, html: str, params: SearchParams) -> SerpData:
         tree = LexborHTMLParser(html)
         links = Links(self.origin(params))
-        if tree.css_first("#center_col, #search, #rso") is not None:
-            return parse_full(tree, links, params)
-        if tree.css_first("div.Gx5Zad") is not None:
-            return parse_basic(tree, links, params)
-        raise_if_blocked(tree, html)
-        # Neither results (which a query without any still has the containers of) nor a known
-        # block: a cut-off or unknown page, which must not be cached as "no results".
-        raise TransientUpstreamError("Google answered a page that is neither results nor a block")
+        reader = parse_full if page_layout(tree, html) == "full" else parse_basic
+        return require_results(reader(tree, links, params), tree)
 
     def origin(self, params: SearchParams) -> str:
         """Where the search goes: ``www.<google_domain>`` unless a base URL was configured."""

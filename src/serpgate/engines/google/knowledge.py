@@ -8,7 +8,8 @@ value (``.LrzXr``/``.kno-fv``).
 
 The answer box is whichever of these the page has: a calculator (``#cwos``), the weather card
 (``#wob_wc``), or a featured snippet, Google's quote of one page (``[data-attrid=
-"wa:/description"]`` / ``span.hgKElc``, with the page's own ``a > h3`` title and a bold
+"wa:/description"]`` / ``span.hgKElc``, ``span.e24Kjd`` in 2019, with the page's own title,
+``a > h3`` on desktop and ``h3 > a`` on mobile, and a bold
 ``.Z0LcW`` short answer when there is one). A featured snippet's page is not repeated among the
 organic results, so its block is handed back for the organic reader to skip.
 """
@@ -25,28 +26,42 @@ from serpgate.models.response import AnswerBox, KnowledgeGraph, KnowledgeGraphSo
 
 _PANEL_IDS = frozenset({"rhs", "center_col", "main"})
 _PANEL_CLASSES = frozenset({"kp-wholepage", "kp-blk"})
+# The panel's title: ``[data-attrid=title]`` since 2020, ``.kno-ecr-pt`` (its subtitle the next
+# element) in 2019.
+_TITLE = "[data-attrid='title'], .kno-ecr-pt"
 _FACT_PREFIXES = ("kc:/", "hw:/", "ss:/", "ok:/")
 _KEY = re.compile(r"[^\w]+")
-_SNIPPET = "[data-attrid='wa:/description'], span.hgKElc"
+_SNIPPET = "[data-attrid='wa:/description'], span.hgKElc, span.e24Kjd"
+# The quoted page's title: ``a > h3`` on desktop, ``h3 > a`` / ``[role=heading] > a`` on mobile.
+_SNIPPET_TITLE = "a[href] h3, h3 a[href], [role='heading'] a[href], a[href] [role='heading']"
 _SHORT_ANSWER = ".Z0LcW, [data-tts='answers'], .IZ6rdc"
 # How far above a featured snippet's text to look for the block that marks what it belongs to.
 _SNIPPET_DEPTH = 30
 
 
 def knowledge_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | None:
-    panel = _panel(tree)
-    if panel is None:
+    heading = tree.css_first(_TITLE)
+    panel = _panel(heading)
+    if heading is None or panel is None:
         return None
-    title = node_text(panel.css_first("[data-attrid='title']"))
+    title = node_text(heading)
     if not title:
         return None
+    subtitle = panel.css_first("[data-attrid='subtitle']")
+    if subtitle is None and "kno-ecr-pt" in (heading.attributes.get("class") or "").split():
+        subtitle = _next_element(heading)
+    # A product's "subtitle" is its star rating and review count, not what it is.
+    if subtitle is not None and subtitle.css_first("[role='img'][aria-label]") is not None:
+        subtitle = None
     website = panel.css_first("a[data-attrid='visit_official_site'][href]")
-    description = panel.css_first(".kno-rdesc > span, [data-attrid='description'] span")
+    description = panel.css_first(
+        ".kno-rdesc > span, .kno-rdesc > div > span, [data-attrid='description'] span"
+    )
     source = panel.css_first(".kno-rdesc a[href]")
     source_name = node_text(source)
     return KnowledgeGraph(
         title=title,
-        type=node_text(panel.css_first("[data-attrid='subtitle']")) or None,
+        type=node_text(subtitle) or None,
         description=node_text(description) or None,
         website=links.target(website.attributes.get("href")) if website is not None else None,
         source=(
@@ -61,10 +76,16 @@ def knowledge_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | No
     )
 
 
-def _panel(tree: LexborHTMLParser) -> LexborNode | None:
-    """The panel around the first ``[data-attrid=title]``: ``#rhs``, a ``kp-`` block or the
-    main column (mobile puts the panel among the results)."""
-    title = tree.css_first("[data-attrid='title']")
+def _next_element(node: LexborNode) -> LexborNode | None:
+    sibling = node.next
+    while sibling is not None and sibling.tag == "-text":
+        sibling = sibling.next
+    return sibling
+
+
+def _panel(title: LexborNode | None) -> LexborNode | None:
+    """The panel around the title: ``#rhs``, a ``kp-`` block or the main column (mobile puts
+    the panel among the results)."""
     node = title.parent if title is not None else None
     while node is not None:
         attributes = node.attributes
@@ -95,7 +116,11 @@ def _facts(panel: LexborNode) -> dict[str, str]:
 
 
 def answer_box(center: LexborNode, links: Links) -> tuple[AnswerBox | None, frozenset[int]]:
-    """The answer box, and the ``mem_id`` of its block for the organic reader to skip."""
+    """The answer box, and the ``mem_id`` of its block for the organic reader to skip.
+
+    ``center`` is the whole page body: some layouts put the featured snippet above
+    ``#center_col`` (``#Odp5De``, 2023) rather than in it.
+    """
     card = center.css_first("#cwos, #wob_wc")
     if card is not None and card.attributes.get("id") == "cwos":
         return AnswerBox(type="calculator_result", answer=node_text(card)), frozenset()
@@ -133,17 +158,21 @@ def _snippet_block(quote: LexborNode) -> LexborNode | None:
         classes = (attributes.get("class") or "").split()
         if "related-question-pair" in classes or "data-initq" in attributes:
             return None
-        if attributes.get("id") in ("rhs", "rso", "center_col"):
+        if attributes.get("id") == "rhs":
+            return None
+        if attributes.get("id") in ("rso", "center_col", "main"):
             break
-        if block is None and node.css_first("a[href] h3") is not None:
+        if block is None and node.css_first(_SNIPPET_TITLE) is not None:
             block = node
         node = node.parent
     return block
 
 
 def _featured_snippet(block: LexborNode, quote: LexborNode, links: Links) -> AnswerBox:
-    heading = block.css_first("a[href] h3")
-    anchor = enclosing_anchor(heading)
+    heading = block.css_first(_SNIPPET_TITLE)
+    anchor = heading if heading is not None and heading.tag == "a" else enclosing_anchor(heading)
+    if anchor is None and heading is not None:
+        anchor = heading.css_first("a[href]")
     return AnswerBox(
         type="organic_result",
         title=node_text(heading) or None,

@@ -47,6 +47,15 @@ class Links:
                 return wrapped
         return url
 
+    def is_google_search(self, url: str) -> bool:
+        """Whether ``url`` is a Google results page (``/search?…`` on this host or Google's)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        own = parts.netloc == self._host or ".google." in f".{parts.netloc}"
+        return own and parts.path.endswith("/search")
+
     def _is_google(self, href: str, host: str) -> bool:
         # Another site's own ``/url?q=`` page is a page, not Google's redirect.
         return href.startswith("/") or host == self._host or ".google." in f".{host}"

@@ -12,6 +12,7 @@ and those containers are skipped. Class names still help where nothing structura
 part               2023                                      2025-2026
 =================  ========================================  ===============================
 snippet            ``div.VwiC3b`` in ``[data-snf=nke7rc]``   same; video: ``div.ITZIwc``
+                   (2019: ``span.st``)
 date               ``span.MUxGbd.wuQ4Ob`` "Mar 27, 2023 — "  ``span.YrbPuc`` "20.08.2025 — "
 displayed link     ``cite`` (mobile: ``span[role=text]``)    ``cite``
 site name          ``span.VuuXrf`` (mobile: ``.BTu2cd``)     ``span.VuuXrf``
@@ -51,6 +52,7 @@ _SNIPPET = (
     ".Uroaid",
     ".IsZvec",
     ".aCOpRe",
+    "span.st",
     "[style*='-webkit-line-clamp']",
 )
 _DISPLAYED_LINK = ("cite", "[role='text']")
@@ -60,6 +62,10 @@ _SOURCE = (".VuuXrf", ".BTu2cd")
 _INLINE_SITELINKS = "[data-snf='gdePb'], .HiHjCd"
 _EXPANDED_SITELINKS = ".usJj9c"
 _LONGEST_DATE = 60
+_DIGITS = re.compile(r"\d+")
+# "Results 1 - 43 of 43": a range of counts, never a date (which writes "2025-05-09" tight).
+_RANGE = re.compile(r"\d\s+[-–]\s+\d")
+_YEARS = (1900, 2099)
 # What Google puts between a snippet's date and its text, by layout and language.
 _DATE_SEPARATORS = ("—", "–", "-", "·")
 
@@ -91,7 +97,9 @@ def organic_results(
     for item in _titles(root, excluded):
         link = links.target(item.anchor.attributes.get("href"))
         title = node_text(item.heading)
-        if not link or not title:
+        # A card linking back to Google's own search ("See results about", an entity) is
+        # Google's suggestion, never a web result.
+        if not link or not title or links.is_google_search(link):
             continue
         snippet, date = _snippet(item.container)
         shown = _displayed_link(item.anchor, item.container)
@@ -219,9 +227,19 @@ def _split_date(snippet: LexborNode, text: str) -> tuple[str | None, str | None]
         if prefix.endswith(separator) and len(prefix) <= _LONGEST_DATE:
             date = prefix[: -len(separator)].strip()
             rest = text[len(prefix) :].strip() if text.startswith(prefix) else text
-            if date and any(ch.isdigit() for ch in date):
+            if _looks_like_date(date):
                 return rest or None, date
     return text, None
+
+
+def _looks_like_date(text: str) -> bool:
+    """ "Mar 27, 2023", "3 days ago", "2025/05/09"; not the counts rich snippets lead with
+    ("2411 products", "Results 1 - 48 of 839621") nor a citation line ("M Kuhlmann 著 · 2006 ·
+    被引用数: 193"): every number in a date is a day, a month, an hour or a year."""
+    numbers = _DIGITS.findall(text)
+    if not numbers or "·" in text or _RANGE.search(text):
+        return False
+    return all(len(number) <= 2 or _YEARS[0] <= int(number) <= _YEARS[1] for number in numbers)
 
 
 def _sitelinks(
