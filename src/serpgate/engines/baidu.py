@@ -71,6 +71,8 @@ _SNIPPETS = (
     "[data-module='abstract']",
     "[class*='content-right']",
     "[class*='summary-text']",
+    # Baidu's own cards (Baike and the like) beside their picture: the text column.
+    ".c-span-last .c-color-text",
     ".c-span-last > p",
 )
 _DISPLAYED = (".c-showurl", ".cosc-source-text", "[data-module='source'] a", ".source_1Vdff")
