@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pydantic import ValidationError
 
 from serpgate.engines.baidu import BaiduEngine
 from serpgate.errors import BlockedError, UnrecognizedPage
@@ -178,3 +179,9 @@ class TestRequest:
             "pn": "40",
             "rn": "20",
         }
+
+    def test_language_filter(self) -> None:
+        params = SearchParams(engine="baidu", q="咖啡", ct=2)
+        assert _query(BaiduEngine().build_request(params).url)["ct"] == "2"
+        with pytest.raises(ValidationError):
+            SearchParams(engine="baidu", q="咖啡", ct=3)

@@ -153,3 +153,10 @@ class TestRequest:
         request = GoogleScholarEngine().build_request(params)
         assert request.url.startswith("https://scholar.google.com/scholar?")
         assert _query(request.url) == {"q": "crispr", "start": "20", "num": "20", "hl": "de"}
+
+    def test_years_and_date_sort(self) -> None:
+        params = SearchParams(
+            engine="google_scholar", q="crispr", as_ylo=2018, as_yhi=2020, scisbd=1
+        )
+        query = _query(GoogleScholarEngine().build_request(params).url)
+        assert query == {"q": "crispr", "as_ylo": "2018", "as_yhi": "2020", "scisbd": "1"}

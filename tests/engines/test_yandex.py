@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pydantic import ValidationError
 
 from serpgate.engines.yandex import YandexEngine
 from serpgate.errors import BlockedError, UnrecognizedPage
@@ -180,3 +181,20 @@ class TestRequest:
         params = SearchParams(engine="yandex", q="coffee", start=40, num=20, hl="ru")
         query = _query(YandexEngine().build_request(params).url)
         assert query == {"text": "coffee", "p": "2", "numdoc": "20", "lang": "ru"}
+
+    def test_region_and_domain(self) -> None:
+        params = SearchParams(engine="yandex", q="кофе", lr="213", yandex_domain="Yandex.RU")
+        request = YandexEngine().build_request(params)
+        assert request.url.startswith("https://yandex.ru/search/?")
+        assert _query(request.url) == {"text": "кофе", "lr": "213"}
+
+    def test_configured_base_url_wins_over_yandex_domain(self) -> None:
+        engine = YandexEngine(base_url="http://127.0.0.1:8001/yandex")
+        request = engine.build_request(
+            SearchParams(engine="yandex", q="coffee", yandex_domain="yandex.com.tr")
+        )
+        assert request.url == "http://127.0.0.1:8001/yandex/search/?text=coffee"
+
+    def test_region_is_a_number(self) -> None:
+        with pytest.raises(ValidationError):
+            SearchParams(engine="yandex", q="coffee", lr="Moscow")

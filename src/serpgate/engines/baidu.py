@@ -105,6 +105,8 @@ class BaiduEngine(Engine):
             query["pn"] = params.start
         if params.num != 10:
             query["rn"] = min(params.num, 50)
+        if params.ct is not None:
+            query["ct"] = params.ct
         return UpstreamRequest(
             url=with_query(f"{self.base_url}/s", query),
             headers=self.browser_headers(params),

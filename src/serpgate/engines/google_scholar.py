@@ -1,8 +1,11 @@
 """Google Scholar, read from the HTML page scholar.google.com/scholar answers a browser.
 
 Upstream: ``GET /scholar?q=…&start=…&num=…&hl=…``, SerpApi's names too: ``start`` is the
-0-based offset, ``num`` at most 20. Every result is a ``div.gs_r.gs_or`` (``data-cid`` is its
-``result_id``) inside ``#gs_res_ccl_mid``; its body ``div.gs_ri`` holds the title
+0-based offset, ``num`` at most 20, ``as_ylo``/``as_yhi`` the first and last year of
+publication, ``scisbd`` sorts by date (1 abstracts only, 2 everything) instead of relevance.
+
+Every result is a ``div.gs_r.gs_or`` (``data-cid`` is its ``result_id``) inside
+``#gs_res_ccl_mid``; its body ``div.gs_ri`` holds the title
 ``h3.gs_rt`` (a link, or plain text for a "[CITATION]" Scholar has no page for, prefixed by
 its kind: "[BOOK]", "[PDF]"), the byline ``div.gs_a`` ("WD Carrier III - Journal of …, 2003 -
 ascelibrary.org", author names linking to their profiles), the snippet ``div.gs_rs`` and the
@@ -76,6 +79,12 @@ class GoogleScholarEngine(Engine):
             query["num"] = min(params.num, 20)
         if params.hl:
             query["hl"] = params.hl
+        if params.as_ylo is not None:
+            query["as_ylo"] = params.as_ylo
+        if params.as_yhi is not None:
+            query["as_yhi"] = params.as_yhi
+        if params.scisbd is not None:
+            query["scisbd"] = params.scisbd
         return UpstreamRequest(
             url=with_query(f"{self.base_url}/scholar", query),
             headers=self.browser_headers(params),

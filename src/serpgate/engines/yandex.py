@@ -1,7 +1,8 @@
 """Yandex web search, read from the HTML page yandex.com/search/ answers a browser.
 
 Upstream: ``GET /search/?text=…&p=…``, where ``p`` is the 0-based page number (SerpApi's ``p``
-too), ``lr`` the numeric region the ranking is made for and ``lang`` the interface language.
+too), ``lr`` the numeric region the ranking is made for and ``lang`` the interface language;
+``yandex_domain`` picks the site (yandex.com, yandex.ru, yandex.com.tr).
 Every block of the page is an ``li.serp-item`` in ``#search-result``; a web result holds an
 ``.Organic`` card with its title link (``a.OrganicTitle-Link``, the ``h2`` inside it since
 about 2023, around it in 2021), the green breadcrumb path (``.Path``), the text
@@ -119,10 +120,19 @@ class YandexEngine(Engine):
             query["numdoc"] = params.num
         if params.hl:
             query["lang"] = params.hl
+        if params.lr:
+            query["lr"] = params.lr
         return UpstreamRequest(
-            url=with_query(f"{self.base_url}/search/", query),
+            url=with_query(f"{self.origin(params)}/search/", query),
             headers=self.browser_headers(params),
         )
+
+    def origin(self, params: SearchParams) -> str:
+        """Where the search goes: the ``yandex_domain`` asked for, unless a base URL other than
+        Yandex's own was configured (a sandbox or a mirror), which always wins."""
+        if params.yandex_domain and self.base_url == self.default_base_url:
+            return f"https://{params.yandex_domain}"
+        return self.base_url
 
     def parse(self, html: str, params: SearchParams) -> SerpData:
         tree = LexborHTMLParser(html)
