@@ -185,3 +185,20 @@ class TestRequest:
         assert _query(BaiduEngine().build_request(params).url)["ct"] == "2"
         with pytest.raises(ValidationError):
             SearchParams(engine="baidu", q="咖啡", ct=3)
+
+
+def test_promoted_block_is_an_ad() -> None:
+    html = (
+        '<div id="content_left"><div id="3001" class="EC_result" cmatchid="222">'
+        '<h3 class="t"><a href="https://www.baidu.com/baidu.php?url=ad">咖啡机 - 官网</a></h3>'
+        '<div class="c-abstract">促销</div><span class="ec-tuiguang">广告</span></div>'
+        '<div class="result c-container" id="1"><h3 class="t">'
+        '<a href="http://www.baidu.com/link?url=abc">咖啡 - 维基百科</a></h3>'
+        '<div class="c-abstract">咖啡是</div></div></div>'
+    )
+    data = BaiduEngine().parse(html, SearchParams(engine="baidu", q="咖啡"))
+    assert [r.title for r in data.organic_results] == ["咖啡 - 维基百科"]
+    assert data.ads is not None
+    assert [(a.title, a.block_position, a.description) for a in data.ads] == [
+        ("咖啡机 - 官网", "top", "促销")
+    ]

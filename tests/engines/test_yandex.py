@@ -198,3 +198,58 @@ class TestRequest:
     def test_region_is_a_number(self) -> None:
         with pytest.raises(ValidationError):
             SearchParams(engine="yandex", q="coffee", lr="Moscow")
+
+
+class TestCardsAndWizards:
+    """Markup as Yandex writes it, cut down to what tells a web card from the rest."""
+
+    _CARD = (
+        '<li class="serp-item"><div class="Organic"><h2><a class="OrganicTitle-Link"'
+        ' href="https://{host}/">{title}</a></h2><div class="Path">{host}</div>'
+        '<div class="OrganicText">text</div>{label}</div></li>'
+    )
+
+    def _page(self, *items: str) -> SerpData:
+        html = f'<ul id="search-result">{"".join(items)}</ul>'
+        return YandexEngine().parse(html, SearchParams(engine="yandex", q="coffee"))
+
+    def test_wizard_with_a_linked_heading_is_not_a_result(self) -> None:
+        video = (
+            '<li class="serp-item" data-fast-wzrd="videowiz"><div class="VideoWizard">'
+            '<h2><a href="https://yandex.ru/video/search?text=coffee">Видео</a></h2></div></li>'
+        )
+        data = self._page(video, self._CARD.format(host="a.test", title="A", label=""))
+        assert [r.title for r in data.organic_results] == ["A"]
+
+    def test_ad_labels_of_2021_and_now(self) -> None:
+        old = '<div class="label label_theme_direct">реклама</div>'
+        new = (
+            '<div class="AdvLabel OrganicAdvLabel"><span class="AdvLabel-Text">Реклама</span></div>'
+        )
+        data = self._page(
+            self._CARD.format(host="ad1.test", title="Ad 1", label=old),
+            self._CARD.format(host="web.test", title="Web", label=""),
+            self._CARD.format(host="ad2.test", title="Ad 2", label=new),
+        )
+        assert [r.title for r in data.organic_results] == ["Web"]
+        assert data.ads is not None
+        assert [(a.title, a.block_position) for a in data.ads] == [
+            ("Ad 1", "top"),
+            ("Ad 2", "bottom"),
+        ]
+
+    def test_sitelinks_once_each(self) -> None:
+        links = "".join(
+            f'<div class="Sitelinks-Item"><a class="Sitelinks-Title" href="https://a.test/{n}">'
+            f"Page {n}</a></div>"
+            for n in (1, 2)
+        )
+        card = self._CARD.format(
+            host="a.test", title="A", label=f'<div class="Sitelinks sitelinks">{links}</div>'
+        )
+        sitelinks = self._page(card).organic_results[0].sitelinks
+        assert sitelinks is not None
+        assert [(s.title, s.link) for s in sitelinks.inline or []] == [
+            ("Page 1", "https://a.test/1"),
+            ("Page 2", "https://a.test/2"),
+        ]

@@ -62,7 +62,8 @@ _CAPTCHA_REST_SECONDS = 600.0
 
 _NOISE = "script, style, noscript, svg"
 _ITEMS = (
-    "#content_left > div.c-container",
+    # Ads are ``EC_result`` blocks with a ``cmatchid``, beside the c-containers.
+    "#content_left > div.c-container, #content_left > div[cmatchid], #content_left > .EC_result",
     "#content_left > div.result, #content_left > div.result-op",
     "div.c-container",
 )
@@ -120,7 +121,8 @@ class BaiduEngine(Engine):
         _raise_if_captcha(root)
         for noise in root.css(_NOISE):
             noise.decompose()
-        items = css_any(root, *_ITEMS)
+        # lexbor answers a selector list with a node once per selector it matches.
+        items = list({node.mem_id: node for node in css_any(root, *_ITEMS)}.values())
         no_results = _says_no_results(root)
         results_page = bool(items) or root.css_first("#content_left") is not None
         if not results_page and not no_results:

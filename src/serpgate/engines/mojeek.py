@@ -134,9 +134,11 @@ class MojeekEngine(Engine):
 
     def _related(self, root: LexborNode) -> list[RelatedSearch]:
         related: list[RelatedSearch] = []
+        seen: set[str] = set()
         for anchor in root.css(".related-searches a[href], .related a[href]"):
             text = node_text(anchor)
-            if text:
+            if text and text.casefold() not in seen:
+                seen.add(text.casefold())
                 related.append(
                     RelatedSearch(
                         query=text, link=absolute_url(self.base_url, anchor.attributes.get("href"))

@@ -61,6 +61,7 @@ _CAPTCHA_SELECTORS = (
 _CAPTCHA_REST_SECONDS = 600.0
 
 _NOISE = "script, style, noscript, svg, .A11yHidden, .a11y-hidden"
+_ORGANIC = ".Organic, .organic"
 _ITEMS = ("#search-result > li.serp-item", "li.serp-item", ".serp-list > li")
 # The title link, across layouts: the 2021 ``h2 > a``, the 2023+ ``a > h2``, then any link
 # that wraps a heading.
@@ -151,7 +152,14 @@ class YandexEngine(Engine):
             )
         organic: list[OrganicResult] = []
         ads: list[Ad] = []
+        # Web results and ads are ``Organic`` cards; the wizards between them (videos, images,
+        # a company's card, the neural answer) are other blocks, some with a linked heading of
+        # their own. Only a page without any Organic card (a layout not seen yet) is read by its
+        # headings alone.
+        cards_only = any(item.css_first(_ORGANIC) is not None for item in items)
         for item in items:
+            if cards_only and item.css_first(_ORGANIC) is None:
+                continue
             card = self._card(item)
             if card is None:
                 continue
@@ -224,10 +232,12 @@ class YandexEngine(Engine):
 
     def _sitelinks(self, item: LexborNode, title: LexborNode) -> Sitelinks | None:
         found: list[Sitelink] = []
-        for anchor in item.css(".Sitelinks-Item a[href], .Sitelinks a[href], .sitelinks a[href]"):
+        seen = {title.mem_id}
+        for anchor in item.css(".Sitelinks a[href], .sitelinks a[href]"):
             name = node_text(anchor)
             link = self._absolute(anchor.attributes.get("href"))
-            if name and link and anchor.mem_id != title.mem_id:
+            if name and link and anchor.mem_id not in seen:
+                seen.add(anchor.mem_id)
                 found.append(Sitelink(title=name, link=link))
         return Sitelinks(inline=found) if found else None
 
