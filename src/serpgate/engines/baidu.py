@@ -48,13 +48,11 @@ from serpgate.models.response import (
     SerpData,
 )
 
-_CAPTCHA_SELECTORS = (
-    ".passMod_dialog-wrapper",
-    "[class*='passMod_spin']",
-    "#passMod_dialog",
-    "form[action*='wappass.baidu.com']",
-    "iframe[src*='wappass.baidu.com']",
-    "form[action*='verify.baidu.com']",
+# One selector, so the page is walked once.
+_CAPTCHA = (
+    ".passMod_dialog-wrapper, .passMod_spin-wrapper, #passMod_dialog,"
+    " form[action*='wappass.baidu.com'], iframe[src*='wappass.baidu.com'],"
+    " form[action*='verify.baidu.com']"
 )
 _CAPTCHA_TITLES = ("百度安全验证", "安全验证")
 # Baidu's verification sticks to an address for many minutes.
@@ -79,7 +77,8 @@ _SNIPPETS = (
 _DISPLAYED = (".c-showurl", ".cosc-source-text", "[data-module='source'] a", ".source_1Vdff")
 # A date printed before the snippet, marked up apart in both layouts.
 _DATES = (".newTimeFactor_before_abs", "[data-module='abstract'] .cos-color-text-minor")
-_AD_MARKERS = ("[data-tuiguang]", ".ec-tuiguang", ".ec_tuiguang_link", "[class*='tuiguang']")
+# The "广告" label and the promoted block's own attributes.
+_AD_MARKERS = "[data-tuiguang], .ec-tuiguang, .ec_tuiguang_link, .ec_tuiguang_pplink"
 _NO_RESULTS_SELECTORS = (".nors", "#noresult", ".noresult", "[class*='no-result']")
 _NO_RESULTS_TEXT = re.compile(r"未找到相关结果|没有找到与|抱歉.{0,6}没有找到")
 # The hosts Baidu writes into ``mu`` for its own widgets ("http://28608.recommend_list.baidu.com"):
@@ -123,9 +122,9 @@ class BaiduEngine(Engine):
             noise.decompose()
         # lexbor answers a selector list with a node once per selector it matches.
         items = list({node.mem_id: node for node in css_any(root, *_ITEMS)}.values())
-        no_results = _says_no_results(root)
+        # The no-results words are looked for only where nothing else is (see Yandex).
         results_page = bool(items) or root.css_first("#content_left") is not None
-        if not results_page and not no_results:
+        if not results_page and not _says_no_results(root):
             raise UnrecognizedPage(
                 "baidu answered a page that is neither its results, nor its no-results page, "
                 "nor a known block"
@@ -141,7 +140,7 @@ class BaiduEngine(Engine):
                 continue  # a widget without a title of its own (recommendations)
             snippet, date = _snippet_and_date(item)
             displayed = _text(item, *_DISPLAYED) or None
-            if any(item.css_first(marker) is not None for marker in _AD_MARKERS):
+            if "cmatchid" in item.attributes or item.css_first(_AD_MARKERS) is not None:
                 ads.append(
                     Ad(
                         position=len(ads) + 1,
@@ -163,7 +162,7 @@ class BaiduEngine(Engine):
                     date=date,
                 )
             )
-        if not organic and not ads and not no_results:
+        if not organic and not ads and not _says_no_results(root):
             raise UnrecognizedPage(
                 "baidu answered what looks like a results page, but no result could be read "
                 "from it and it does not say there are none"
@@ -234,9 +233,7 @@ class BaiduEngine(Engine):
 
 def _raise_if_captcha(root: LexborNode) -> None:
     title = first_text(root, "title")
-    if any(title == marker for marker in _CAPTCHA_TITLES) or any(
-        root.css_first(selector) is not None for selector in _CAPTCHA_SELECTORS
-    ):
+    if title in _CAPTCHA_TITLES or root.css_first(_CAPTCHA) is not None:
         raise BlockedError(
             f'Baidu answered its security verification ("{title or "百度安全验证"}") '
             "instead of results",

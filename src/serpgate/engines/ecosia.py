@@ -43,13 +43,10 @@ from serpgate.models.response import (
     SerpData,
 )
 
-_CHALLENGE_SELECTORS = (
-    "input[name='cf-turnstile-response']",
-    ".cf-turnstile",
-    "#challenge-form",
-    "#challenge-stage",
-    "iframe[src*='challenges.cloudflare.com']",
-    "script[src*='challenges.cloudflare.com']",
+# One selector, so the page is walked once.
+_CHALLENGE = (
+    "input[name='cf-turnstile-response'], .cf-turnstile, #challenge-form, #challenge-stage,"
+    " iframe[src*='challenges.cloudflare.com'], script[src*='challenges.cloudflare.com']"
 )
 _CHALLENGE_TITLES = ("Just a moment...", "Attention Required! | Cloudflare")
 # Cloudflare's clearance is per address; a challenged exit stays challenged for a while.
@@ -113,9 +110,10 @@ class EcosiaEngine(Engine):
         for noise in root.css(_NOISE):
             noise.decompose()
         items = css_any(root, *_ITEMS)
-        no_results = _says_no_results(root)
+        # The no-results words are looked for only where nothing else is: reading the whole
+        # page's text costs more than the rest of the parse.
         results_page = bool(items) or root.css_first("[data-test-id='mainline']") is not None
-        if not results_page and not no_results:
+        if not results_page and not _says_no_results(root):
             raise UnrecognizedPage(
                 "ecosia answered a page that is neither its results, nor its no-results page, "
                 "nor a known block"
@@ -137,7 +135,7 @@ class EcosiaEngine(Engine):
                     date=date,
                 )
             )
-        if not organic and not no_results:
+        if not organic and not _says_no_results(root):
             raise UnrecognizedPage(
                 "ecosia answered what looks like a results page, but no result could be read "
                 "from it and it does not say there are none"
@@ -213,9 +211,7 @@ class EcosiaEngine(Engine):
 
 def _raise_if_challenge(root: LexborNode) -> None:
     title = first_text(root, "title")
-    if title in _CHALLENGE_TITLES or any(
-        root.css_first(selector) is not None for selector in _CHALLENGE_SELECTORS
-    ):
+    if title in _CHALLENGE_TITLES or root.css_first(_CHALLENGE) is not None:
         heading = first_text(root, "h1") or title
         detail = f' ("{heading}")' if heading else ""
         raise BlockedError(

@@ -106,8 +106,7 @@ class GoogleScholarEngine(Engine):
         for noise in root.css(_NOISE):
             noise.decompose()
         items = next(filter(None, (root.css(selector) for selector in _ITEMS)), [])
-        no_results = bool(_NO_RESULTS_TEXT.search(node_text(container or root.css_first("body"))))
-        if container is None and not items and not no_results:
+        if container is None and not items and not _says_no_results(root, container):
             raise UnrecognizedPage(
                 "google_scholar answered a page that is neither its results, nor its "
                 "no-results page, nor a known block"
@@ -117,7 +116,7 @@ class GoogleScholarEngine(Engine):
             result = self._result(item, params.start + len(organic) + 1)
             if result is not None:
                 organic.append(result)
-        if not organic and not no_results:
+        if not organic and not _says_no_results(root, container):
             raise UnrecognizedPage(
                 "google_scholar answered what looks like a results page, but no result could "
                 "be read from it and it does not say there are none"
@@ -260,3 +259,9 @@ class GoogleScholarEngine(Engine):
         if not other_pages:
             return None
         return Pagination(current=current, next=next_link, other_pages=other_pages)
+
+
+def _says_no_results(root: LexborNode, container: LexborNode | None) -> bool:
+    """Scholar's "did not match any articles", looked for only where nothing else was read:
+    the text of a whole page costs more than the rest of the parse."""
+    return bool(_NO_RESULTS_TEXT.search(node_text(container or root.css_first("body"))))

@@ -48,14 +48,9 @@ from serpgate.models.response import (
 )
 
 # SmartCaptcha and the older "showcaptcha" form: matched as elements, never as text.
-_CAPTCHA_SELECTORS = (
-    "form[action*='checkcaptcha']",
-    "form[action*='showcaptcha']",
-    "[data-testid='checkbox-captcha']",
-    ".CheckboxCaptcha",
-    ".AdvancedCaptcha",
-    ".SmartCaptcha",
-    "iframe[src*='captcha']",
+_CAPTCHA = (
+    "form[action*='checkcaptcha'], form[action*='showcaptcha'], [data-testid='checkbox-captcha'],"
+    " .CheckboxCaptcha, .AdvancedCaptcha, .SmartCaptcha, iframe[src*='captcha']"
 )
 # A captcha for one exit lasts minutes at Yandex; asking again sooner prolongs it.
 _CAPTCHA_REST_SECONDS = 600.0
@@ -74,13 +69,8 @@ _SNIPPETS = (
     ".organic__content-wrapper",
 )
 _PATHS = (".Organic-Path", ".Path", ".organic__path", ".path")
-# An ad's label, 2021 and now.
-_AD_LABELS = (
-    ".AdvLabel",
-    "[class*='AdvLabel']",
-    ".label_theme_direct",
-    "[class*='Label_theme_direct']",
-)
+# An ad's label, 2021 and now; one selector, so each card is walked once.
+_AD_LABELS = ".AdvLabel, .OrganicAdvLabel, .label_theme_direct, .Label_theme_direct"
 _NO_RESULTS_SELECTORS = (".EmptySearchResults", ".NotFound", ".misspell__message_type_not-found")
 # What Yandex writes when nothing matched, in its interface languages.
 _NO_RESULTS_TEXT = re.compile(
@@ -144,8 +134,10 @@ class YandexEngine(Engine):
         for noise in root.css(_NOISE):
             noise.decompose()
         items = css_any(root, *_ITEMS)
-        no_results = _says_no_results(root)
-        if not items and not no_results and root.css_first("#search-result") is None:
+        # The no-results words are looked for only where nothing else is: reading a whole
+        # result column's text costs more than the rest of the parse.
+        results_page = bool(items) or root.css_first("#search-result") is not None
+        if not results_page and not _says_no_results(root):
             raise UnrecognizedPage(
                 "yandex answered a page that is neither its results, nor its no-results page, "
                 "nor a known block"
@@ -186,7 +178,7 @@ class YandexEngine(Engine):
                     sitelinks=self._sitelinks(item, anchor),
                 )
             )
-        if not organic and not ads and not no_results:
+        if not organic and not ads and not _says_no_results(root):
             raise UnrecognizedPage(
                 "yandex answered what looks like a results page, but no result could be read "
                 "from it and it does not say there are none"
@@ -233,7 +225,9 @@ class YandexEngine(Engine):
     def _sitelinks(self, item: LexborNode, title: LexborNode) -> Sitelinks | None:
         found: list[Sitelink] = []
         seen = {title.mem_id}
-        for anchor in item.css(".Sitelinks a[href], .sitelinks a[href]"):
+        # The box first, then its links: a descendant selector walks every link's ancestors.
+        box = item.css_first(".Sitelinks, .sitelinks")
+        for anchor in box.css("a[href]") if box is not None else []:
             name = node_text(anchor)
             link = self._absolute(anchor.attributes.get("href"))
             if name and link and anchor.mem_id not in seen:
@@ -281,14 +275,13 @@ class YandexEngine(Engine):
 
 
 def _raise_if_captcha(root: LexborNode) -> None:
-    for selector in _CAPTCHA_SELECTORS:
-        if root.css_first(selector) is not None:
-            heading = first_text(root, "h1", "title")
-            detail = f' ("{heading}")' if heading else ""
-            raise BlockedError(
-                f"Yandex answered its captcha{detail} instead of results",
-                retry_after=_CAPTCHA_REST_SECONDS,
-            )
+    if root.css_first(_CAPTCHA) is not None:
+        heading = first_text(root, "h1", "title")
+        detail = f' ("{heading}")' if heading else ""
+        raise BlockedError(
+            f"Yandex answered its captcha{detail} instead of results",
+            retry_after=_CAPTCHA_REST_SECONDS,
+        )
 
 
 def _says_no_results(root: LexborNode) -> bool:
@@ -302,7 +295,7 @@ def _says_no_results(root: LexborNode) -> bool:
 def _is_ad(item: LexborNode) -> bool:
     if item.attributes.get("data-fast-name") == "direct":
         return True
-    return any(item.css_first(selector) is not None for selector in _AD_LABELS)
+    return item.css_first(_AD_LABELS) is not None
 
 
 def _displayed_link(item: LexborNode) -> str:
