@@ -24,9 +24,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     css_any,
+    echoes_query,
     first_text,
     input_value,
     node_text,
@@ -122,13 +124,13 @@ class BaiduEngine(Engine):
             noise.decompose()
         # lexbor answers a selector list with a node once per selector it matches.
         items = list({node.mem_id: node for node in css_any(root, *_ITEMS)}.values())
-        # The no-results words are looked for only where nothing else is (see Yandex).
-        results_page = bool(items) or root.css_first("#content_left") is not None
-        if not results_page and not _says_no_results(root):
-            raise UnrecognizedPage(
-                "baidu answered a page that is neither its results, nor its no-results page, "
-                "nor a known block"
-            )
+        page = Recognition.of(
+            self.name,
+            results_page=bool(items)
+            or root.css_first("#content_left") is not None
+            or echoes_query(root, params.q, "input#kw", "input[name='wd']"),
+            no_results=_says_no_results(root),
+        )
         organic: list[OrganicResult] = []
         ads: list[Ad] = []
         for item in items:
@@ -162,22 +164,18 @@ class BaiduEngine(Engine):
                     date=date,
                 )
             )
-        if not organic and not ads and not _says_no_results(root):
-            raise UnrecognizedPage(
-                "baidu answered what looks like a results page, but no result could be read "
-                "from it and it does not say there are none"
-            )
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=_total_results(first_text(root, ".nums_text", "[class*='hint_']")),
             query_displayed=input_value(root, "input#kw", "input[name='wd']") or params.q,
         )
-        return SerpData(
-            search_information=information,
-            ads=ads or None,
-            organic_results=organic,
-            related_searches=self._related(root) or None,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                ads=ads or None,
+                organic_results=organic,
+                related_searches=self._related(root) or None,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _absolute(self, href: str | None) -> str | None:
@@ -246,10 +244,11 @@ def _says_no_results(root: LexborNode) -> bool:
         found = root.css_first(selector)
         if found is not None and _NO_RESULTS_TEXT.search(node_text(found)):
             return True
+    # Without the marker, the result column's words, read only when it holds no title.
     left = root.css_first("#content_left")
     return (
         left is not None
-        and root.css_first("#content_left h3") is None
+        and left.css_first("h3") is None
         and bool(_NO_RESULTS_TEXT.search(node_text(left)))
     )
 

@@ -22,10 +22,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     clean,
     css_any,
+    echoes_query,
     first_text,
     input_value,
     node_text,
@@ -76,11 +78,8 @@ _RELATED = (
     "[data-test-id^='related-queries-link'][href]",
     ".related-queries a[href]",
 )
-_NO_RESULTS_SELECTORS = (
-    "[data-test-id='no-results']",
-    "[data-test-id='mainline-no-results']",
-    ".no-results",
-    ".results-empty",
+_NO_RESULTS_MARKERS = (
+    "[data-test-id='no-results'], [data-test-id='mainline-no-results'], .no-results, .results-empty"
 )
 _NO_RESULTS_TEXT = re.compile(
     r"(?:no|couldn.t find any) results (?:found )?for|did not match any", re.IGNORECASE
@@ -110,14 +109,15 @@ class EcosiaEngine(Engine):
         for noise in root.css(_NOISE):
             noise.decompose()
         items = css_any(root, *_ITEMS)
-        # The no-results words are looked for only where nothing else is: reading the whole
-        # page's text costs more than the rest of the parse.
-        results_page = bool(items) or root.css_first("[data-test-id='mainline']") is not None
-        if not results_page and not _says_no_results(root):
-            raise UnrecognizedPage(
-                "ecosia answered a page that is neither its results, nor its no-results page, "
-                "nor a known block"
-            )
+        page = Recognition.of(
+            self.name,
+            results_page=bool(items)
+            or root.css_first("[data-test-id='mainline']") is not None
+            or echoes_query(root, params.q, "input[data-test-id='search-form-input']"),
+            # The no-results words are read only on a page without results: the whole page's
+            # text costs more than the rest of the parse.
+            no_results=_says_no_results(root, read_text=not items),
+        )
         organic: list[OrganicResult] = []
         for item in items:
             title = first_text(item, *_TITLES) or clean(item.attributes.get("aria-label"))
@@ -135,23 +135,19 @@ class EcosiaEngine(Engine):
                     date=date,
                 )
             )
-        if not organic and not _says_no_results(root):
-            raise UnrecognizedPage(
-                "ecosia answered what looks like a results page, but no result could be read "
-                "from it and it does not say there are none"
-            )
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             query_displayed=input_value(
                 root, "input[data-test-id='search-form-input']", "input[name='q']"
             )
             or params.q,
         )
-        return SerpData(
-            search_information=information,
-            organic_results=organic,
-            related_searches=self._related(root) or None,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                organic_results=organic,
+                related_searches=self._related(root) or None,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _absolute(self, href: str | None) -> str | None:
@@ -220,9 +216,11 @@ def _raise_if_challenge(root: LexborNode) -> None:
         )
 
 
-def _says_no_results(root: LexborNode) -> bool:
-    if any(root.css_first(selector) is not None for selector in _NO_RESULTS_SELECTORS):
+def _says_no_results(root: LexborNode, *, read_text: bool) -> bool:
+    if root.css_first(_NO_RESULTS_MARKERS) is not None:
         return True
+    if not read_text:
+        return False
     main = root.css_first("main") or root.css_first("[data-test-id='mainline']")
     return main is not None and bool(_NO_RESULTS_TEXT.search(node_text(main)))
 

@@ -26,8 +26,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
+    echoes_query,
     first_text,
     input_value,
     node_text,
@@ -106,34 +108,38 @@ class GoogleScholarEngine(Engine):
         for noise in root.css(_NOISE):
             noise.decompose()
         items = next(filter(None, (root.css(selector) for selector in _ITEMS)), [])
-        if container is None and not items and not _says_no_results(root, container):
-            raise UnrecognizedPage(
-                "google_scholar answered a page that is neither its results, nor its "
-                "no-results page, nor a known block"
-            )
+        # Scholar's "did not match" notice sits in a ``gs_r`` of its own, without a result
+        # body; the words are read only on such a page (a page's text costs more than its parse).
+        bodies = any(
+            item.css_first(".gs_ri") is not None or "gs_ri" in (item.attributes.get("class") or "")
+            for item in items
+        )
+        page = Recognition.of(
+            self.name,
+            results_page=container is not None
+            or bool(items)
+            or echoes_query(root, params.q, "input#gs_hdr_tsi"),
+            no_results=not bodies and _says_no_results(root, container),
+        )
         organic: list[OrganicResult] = []
         for item in items:
             result = self._result(item, params.start + len(organic) + 1)
             if result is not None:
                 organic.append(result)
-        if not organic and not _says_no_results(root, container):
-            raise UnrecognizedPage(
-                "google_scholar answered what looks like a results page, but no result could "
-                "be read from it and it does not say there are none"
-            )
         summary = first_text(root, "#gs_ab_md", ".gs_ab_mdw")
         seconds = _SECONDS.search(summary)
         total = _TOTAL.search(summary.split("(")[0])
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=parse_count(total.group(1)) if total else None,
             time_taken_displayed=float(seconds.group(1).replace(",", ".")) if seconds else None,
             query_displayed=input_value(root, "input#gs_hdr_tsi", "input[name='q']") or params.q,
         )
-        return SerpData(
-            search_information=information,
-            organic_results=organic,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                organic_results=organic,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _absolute(self, href: str | None) -> str | None:
@@ -262,6 +268,5 @@ class GoogleScholarEngine(Engine):
 
 
 def _says_no_results(root: LexborNode, container: LexborNode | None) -> bool:
-    """Scholar's "did not match any articles", looked for only where nothing else was read:
-    the text of a whole page costs more than the rest of the parse."""
+    """Scholar's "did not match any articles", in its result column or else on the page."""
     return bool(_NO_RESULTS_TEXT.search(node_text(container or root.css_first("body"))))

@@ -20,9 +20,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     css_any,
+    echoes_query,
     first_text,
     input_value,
     looks_blocked,
@@ -86,15 +88,16 @@ class MojeekEngine(Engine):
         items = css_any(root, *_ITEMS)
         main = root.css_first(".results") or root.css_first("main") or root
         no_results = not items and bool(_NO_RESULTS_TEXT.search(node_text(main)))
-        if not items and not no_results:
-            if looks_blocked(tree, html, params.q, _BLOCK_MARKERS):
-                raise BlockedError(
-                    "Mojeek refused the search as automated", retry_after=_BLOCK_REST_SECONDS
-                )
-            raise UnrecognizedPage(
-                "mojeek answered a page that is neither its results, nor its no-results page, "
-                "nor a known block"
+        # Mojeek's refusal is a bare page of words: looked for only where no result is.
+        if not items and not no_results and looks_blocked(tree, html, params.q, _BLOCK_MARKERS):
+            raise BlockedError(
+                "Mojeek refused the search as automated", retry_after=_BLOCK_REST_SECONDS
             )
+        page = Recognition.of(
+            self.name,
+            results_page=bool(items) or echoes_query(root, params.q, "input[name='q']"),
+            no_results=no_results,
+        )
         organic: list[OrganicResult] = []
         for item in items:
             anchor = next(filter(None, map(item.css_first, _TITLES)), None)
@@ -113,23 +116,19 @@ class MojeekEngine(Engine):
                     date=first_text(item, ".mdate", ".date") or date,
                 )
             )
-        if not organic and not no_results:
-            raise UnrecognizedPage(
-                "mojeek answered what looks like a results page, but no result could be read "
-                "from it and it does not say there are none"
-            )
         total, seconds = _count_line(first_text(root, ".results-count-container", ".top-info"))
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=total,
             time_taken_displayed=seconds,
             query_displayed=input_value(root, "input[name='q']") or params.q,
         )
-        return SerpData(
-            search_information=information,
-            organic_results=organic,
-            related_searches=self._related(root) or None,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                organic_results=organic,
+                related_searches=self._related(root) or None,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _related(self, root: LexborNode) -> list[RelatedSearch]:

@@ -24,10 +24,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import (
     Engine,
+    Recognition,
     UpstreamRequest,
     absolute_url,
     clean,
     css_any,
+    echoes_query,
     first_text,
     input_value,
     node_text,
@@ -71,7 +73,7 @@ _SNIPPETS = (
 _PATHS = (".Organic-Path", ".Path", ".organic__path", ".path")
 # An ad's label, 2021 and now; one selector, so each card is walked once.
 _AD_LABELS = ".AdvLabel, .OrganicAdvLabel, .label_theme_direct, .Label_theme_direct"
-_NO_RESULTS_SELECTORS = (".EmptySearchResults", ".NotFound", ".misspell__message_type_not-found")
+_NO_RESULTS_MARKERS = ".EmptySearchResults, .NotFound, .misspell__message_type_not-found"
 # What Yandex writes when nothing matched, in its interface languages.
 _NO_RESULTS_TEXT = re.compile(
     r"ничего не (?:нашли|нашлось|найдено)|nothing (?:was )?found|no results found"
@@ -134,14 +136,15 @@ class YandexEngine(Engine):
         for noise in root.css(_NOISE):
             noise.decompose()
         items = css_any(root, *_ITEMS)
-        # The no-results words are looked for only where nothing else is: reading a whole
-        # result column's text costs more than the rest of the parse.
-        results_page = bool(items) or root.css_first("#search-result") is not None
-        if not results_page and not _says_no_results(root):
-            raise UnrecognizedPage(
-                "yandex answered a page that is neither its results, nor its no-results page, "
-                "nor a known block"
-            )
+        page = Recognition.of(
+            self.name,
+            results_page=bool(items)
+            or root.css_first("#search-result") is not None
+            or echoes_query(root, params.q, "input[name='text']", "textarea[name='text']"),
+            # The no-results words are read only on a page without items: a whole result
+            # column's text costs more than the rest of the parse.
+            no_results=_says_no_results(root, read_text=not items),
+        )
         organic: list[OrganicResult] = []
         ads: list[Ad] = []
         # Web results and ads are ``Organic`` cards; the wizards between them (videos, images,
@@ -178,23 +181,19 @@ class YandexEngine(Engine):
                     sitelinks=self._sitelinks(item, anchor),
                 )
             )
-        if not organic and not ads and not _says_no_results(root):
-            raise UnrecognizedPage(
-                "yandex answered what looks like a results page, but no result could be read "
-                "from it and it does not say there are none"
-            )
         information = SearchInformation(
-            organic_results_state="Results for exact spelling" if organic else "Fully empty",
             total_results=_total_results(first_text(root, ".serp-adv__found")),
             query_displayed=input_value(root, "input[name='text']", "textarea[name='text']")
             or params.q,
         )
-        return SerpData(
-            search_information=information,
-            ads=ads or None,
-            organic_results=organic,
-            related_searches=self._related(root) or None,
-            pagination=self._pagination(root, params),
+        return page.confirm(
+            SerpData(
+                search_information=information,
+                ads=ads or None,
+                organic_results=organic,
+                related_searches=self._related(root) or None,
+                pagination=self._pagination(root, params),
+            )
         )
 
     def _absolute(self, href: str | None) -> str | None:
@@ -284,10 +283,11 @@ def _raise_if_captcha(root: LexborNode) -> None:
         )
 
 
-def _says_no_results(root: LexborNode) -> bool:
-    for selector in _NO_RESULTS_SELECTORS:
-        if root.css_first(selector) is not None:
-            return True
+def _says_no_results(root: LexborNode, *, read_text: bool) -> bool:
+    if root.css_first(_NO_RESULTS_MARKERS) is not None:
+        return True
+    if not read_text:
+        return False
     main = root.css_first("#search-result") or root.css_first(".content__left")
     return main is not None and bool(_NO_RESULTS_TEXT.search(node_text(main)))
 
