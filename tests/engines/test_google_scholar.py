@@ -160,3 +160,13 @@ class TestRequest:
         )
         query = _query(GoogleScholarEngine().build_request(params).url)
         assert query == {"q": "crispr", "as_ylo": "2018", "as_yhi": "2020", "scisbd": "1"}
+
+
+@pytest.mark.fixtures
+def test_google_web_no_results_page_is_not_scholar() -> None:
+    # Google's web search says "did not match any documents" too, outside Scholar's column.
+    with pytest.raises(UnrecognizedPage):
+        GoogleScholarEngine().parse(
+            serp_page("google/no_results_2026-04-13_sanitized.html"),
+            SearchParams(engine="google_scholar", q="x"),
+        )

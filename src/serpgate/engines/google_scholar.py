@@ -119,7 +119,7 @@ class GoogleScholarEngine(Engine):
             results_page=container is not None
             or bool(items)
             or echoes_query(root, params.q, "input#gs_hdr_tsi"),
-            no_results=not bodies and _says_no_results(root, container),
+            no_results=not bodies and _says_no_results(container),
         )
         organic: list[OrganicResult] = []
         for item in items:
@@ -267,6 +267,7 @@ class GoogleScholarEngine(Engine):
         return Pagination(current=current, next=next_link, other_pages=other_pages)
 
 
-def _says_no_results(root: LexborNode, container: LexborNode | None) -> bool:
-    """Scholar's "did not match any articles", in its result column or else on the page."""
-    return bool(_NO_RESULTS_TEXT.search(node_text(container or root.css_first("body"))))
+def _says_no_results(container: LexborNode | None) -> bool:
+    """Scholar's "did not match any articles", in its own result column: Google's web search
+    says "did not match any documents" on a page that is not Scholar's."""
+    return container is not None and bool(_NO_RESULTS_TEXT.search(node_text(container)))
