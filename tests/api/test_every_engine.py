@@ -37,3 +37,32 @@ def test_search_through_the_service(service: LiveService, engine: str) -> None:
     assert {r["link"] for r in organic}.isdisjoint(
         r["link"] for r in second.json()["organic_results"]
     )
+
+
+@pytest.mark.parametrize(
+    ("engine", "extra"),
+    [
+        ("yandex", {"lr": "213", "yandex_domain": "yandex.ru"}),
+        ("baidu", {"ct": "1"}),
+        ("google_scholar", {"as_ylo": "2018", "as_yhi": "2020", "scisbd": "1"}),
+    ],
+)
+def test_engine_parameters_reach_the_search(
+    service: LiveService, engine: str, extra: dict[str, str]
+) -> None:
+    params = {"engine": engine, "q": "fresh coffee beans", "api_key": KEY, **extra}
+    answer = httpx.get(f"{service.url}/search.json", params=params, timeout=10)
+    assert answer.status_code == 200, answer.text
+    echoed = answer.json()["search_parameters"]
+    assert {name: str(echoed[name]) for name in extra} == extra
+    assert answer.json()["organic_results"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("lr", "Moscow"), ("ct", "3"), ("scisbd", "5"), ("as_ylo", "x")]
+)
+def test_bad_engine_parameter_is_a_400(service: LiveService, name: str, value: str) -> None:
+    params = {"engine": "yandex", "q": "coffee", "api_key": KEY, name: value}
+    answer = httpx.get(f"{service.url}/search.json", params=params, timeout=10)
+    assert answer.status_code == 400
+    assert name in answer.json()["error"]

@@ -31,6 +31,9 @@ ENGINES: dict[str, Engine] = build_engines({})
 
 # Every capture in ../shared/fixtures/serp (see its INDEX.md), by the engine that served it.
 CAPTURED = (
+    "baidu/block_captcha_2026_sanitized.html",
+    "baidu/http_client_2021-05-10_q-hello.html",
+    "baidu/no_results_2026_sanitized.html",
     "baidu/web_2026_sanitized.html",
     "bing/block_challenge_2026-04.html",
     "bing/http_client_2026.html",
@@ -38,6 +41,8 @@ CAPTURED = (
     "brave/web_2026-03.html",
     "duckduckgo/html_2025-01.html",
     "duckduckgo/html_2025-06.html",
+    "ecosia/block_captcha_2026_sanitized.html",
+    "ecosia/web_2026-04.html",
     "google/block_recaptcha_2020.html",
     "google/block_sorry_2026.html",
     "google/desktop_2023-04-21_q-coffee.html",
@@ -46,9 +51,13 @@ CAPTURED = (
     "google/mobile_2023-04-21_q-google.html",
     "google/no_results_2026-04-13_sanitized.html",
     "google/nojs_2023-06-02_q-google.html",
+    "google_scholar/web_2021-05-10_q-hello.html",
+    "mojeek/web_2026-04.html",
     "startpage/http_client_2026.html",
     "yahoo/web_2026-03.html",
     "yandex/block_captcha_2026.html",
+    "yandex/http_client_2021-05_q-hello.html",
+    "yandex/no_results_2026_sanitized.html",
     "yandex/web_2026_sanitized.html",
 )
 

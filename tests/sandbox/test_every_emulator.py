@@ -16,15 +16,30 @@ from serpgate.sandbox.emulators import all_emulators
 CORPUS = Corpus()
 EMULATORS = {emulator.engine: emulator for emulator in all_emulators()}
 # The query parameter each engine puts its search terms in.
-QUERY_NAME = {"yahoo": "p", "startpage": "query"}
+QUERY_NAME = {"yahoo": "p", "startpage": "query", "yandex": "text", "baidu": "wd"}
 # Each engine's paging parameters, for values no engine would send.
-PAGING = ("first", "count", "num", "start", "s", "b", "pz", "offset", "page")
+PAGING = (
+    "first",
+    "count",
+    "num",
+    "start",
+    "s",
+    "b",
+    "pz",
+    "offset",
+    "page",
+    "p",
+    "pn",
+    "rn",
+    "numdoc",
+)
 
 
 @pytest.mark.parametrize("engine", EMULATORS)
 @pytest.mark.parametrize("junk", ["²", "-5", "", "ten", "9" * 5000, "1e3", " 7 "])
 def test_odd_paging_values_fall_back_to_a_real_page(engine: str, junk: str) -> None:
-    query = {QUERY_NAME.get(engine, "q"): "coffee"} | dict.fromkeys(PAGING, junk)
+    # The query last: Yahoo spells its query "p", which is Yandex's and Ecosia's page.
+    query = dict.fromkeys(PAGING, junk) | {QUERY_NAME.get(engine, "q"): "coffee"}
     asked = EMULATORS[engine].page_request(query)
     assert asked is not None
     assert asked.query == "coffee"

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from serpgate.engines.baidu import BaiduEngine
 from serpgate.engines.base import Engine
 from serpgate.engines.bing import BingEngine
 from serpgate.engines.brave import BraveEngine
 from serpgate.engines.duckduckgo import DuckDuckGoEngine
+from serpgate.engines.ecosia import EcosiaEngine
 from serpgate.engines.google import GoogleEngine
+from serpgate.engines.google_scholar import GoogleScholarEngine
+from serpgate.engines.mojeek import MojeekEngine
 from serpgate.engines.startpage import StartpageEngine
 from serpgate.engines.yahoo import YahooEngine
+from serpgate.engines.yandex import YandexEngine
 
 ENGINE_TYPES: tuple[type[Engine], ...] = (
     BingEngine,
@@ -19,6 +24,11 @@ ENGINE_TYPES: tuple[type[Engine], ...] = (
     BraveEngine,
     YahooEngine,
     GoogleEngine,
+    YandexEngine,
+    BaiduEngine,
+    EcosiaEngine,
+    MojeekEngine,
+    GoogleScholarEngine,
 )
 
 

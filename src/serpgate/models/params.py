@@ -35,6 +35,17 @@ class SearchParams(BaseModel):
     gl: Annotated[str | None, Field(pattern=r"^[a-z]{2}$")] = None
     hl: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$")] = None
     google_domain: Annotated[str | None, Field(pattern=r"^google\.[a-z]{2,3}(\.[a-z]{2})?$")] = None
+    # Yandex: the site searched (yandex.com, yandex.ru, yandex.com.tr…) and the numeric region
+    # the ranking is made for (213 is Moscow), SerpApi's yandex_domain and lr.
+    yandex_domain: Annotated[str | None, Field(pattern=r"^yandex\.[a-z]{2,3}(\.[a-z]{2})?$")] = None
+    lr: Annotated[str | None, Field(pattern=r"^[0-9]{1,9}$")] = None
+    # Baidu's language filter: 0 simplified and traditional Chinese, 1 simplified, 2 traditional.
+    ct: Annotated[int | None, Field(ge=0, le=2)] = None
+    # Google Scholar: the years a result was published in, and sorting by date (1 abstracts
+    # only, 2 everything) instead of relevance (0).
+    as_ylo: Annotated[int | None, Field(ge=1, le=9999)] = None
+    as_yhi: Annotated[int | None, Field(ge=1, le=9999)] = None
+    scisbd: Annotated[int | None, Field(ge=0, le=2)] = None
     start: Annotated[int, Field(ge=0, le=1000)] = 0
     num: Annotated[int, Field(ge=1, le=100)] = 10
     device: Device = "desktop"
@@ -54,7 +65,7 @@ class SearchParams(BaseModel):
             raise ValueError("must contain at least one non-space character")
         return stripped
 
-    @field_validator("gl", "hl", "google_domain", mode="before")
+    @field_validator("gl", "hl", "google_domain", "yandex_domain", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

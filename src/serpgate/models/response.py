@@ -32,6 +32,50 @@ class Sitelinks(Block):
     expanded: list[Sitelink] | None = None
 
 
+class Author(Block):
+    """An author named on a Google Scholar result; ``link`` is their Scholar profile."""
+
+    name: str
+    link: str | None = None
+    author_id: str | None = None
+
+
+class PublicationInfo(Block):
+    """A Scholar result's byline, "WD Carrier III - Journal of …, 2003 - ascelibrary.org"."""
+
+    summary: str
+    authors: list[Author] | None = None
+
+
+class Resource(Block):
+    """A full-text copy a Scholar result links beside it ("[PDF] academia.edu")."""
+
+    title: str
+    link: str
+    file_format: str | None = None
+
+
+class CitedBy(Block):
+    total: int
+    link: str
+    cites_id: str | None = None
+
+
+class Versions(Block):
+    total: int
+    link: str
+    cluster_id: str | None = None
+
+
+class InlineLinks(Block):
+    """The links under a Scholar result: who cites it, related articles, other versions."""
+
+    cited_by: CitedBy | None = None
+    related_pages_link: str | None = None
+    versions: Versions | None = None
+    cached_page_link: str | None = None
+
+
 class OrganicResult(Block):
     position: int
     title: str
@@ -41,6 +85,12 @@ class OrganicResult(Block):
     date: str | None = None
     source: str | None = None
     sitelinks: Sitelinks | None = None
+    # Google Scholar's fields, as SerpApi names them.
+    result_id: str | None = None
+    type: str | None = None
+    publication_info: PublicationInfo | None = None
+    resources: list[Resource] | None = None
+    inline_links: InlineLinks | None = None
 
 
 class RelatedSearch(Block):

@@ -1,0 +1,157 @@
+"""The sandbox Yandex, Baidu, Ecosia, Mojeek and Google Scholar: corpus page → the engine's
+markup → its parser → the same documents, in process and over a real socket.
+
+Each emulator speaks its engine's own URL grammar (Yandex's 0-based ``p``, Baidu's ``pn``
+offset, Mojeek's 1-based ``s``, Scholar's ``start``), so the URL each engine builds, and the
+pagination links each parser reads back, are followed exactly as they would be upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from serpgate.engines.base import Engine
+from serpgate.engines.registry import build_engines
+from serpgate.errors import BlockedError
+from serpgate.models.params import SearchParams
+from serpgate.models.response import SerpData
+from serpgate.sandbox.corpus import Corpus, ResultPage
+from serpgate.sandbox.emulators import all_emulators
+from serpgate.sandbox.server import create_sandbox_app
+
+CORPUS = Corpus()
+ENGINES = ("yandex", "baidu", "ecosia", "mojeek", "google_scholar")
+EMULATORS = {emulator.engine: emulator for emulator in all_emulators()}
+# Where the in-process tests pretend the sandbox runs.
+SANDBOX = "http://127.0.0.1:8000"
+# Each engine's query string for page 3 of ten results, and what its emulator must read.
+PAGE_3 = {
+    "yandex": {"text": "coffee", "p": "2"},
+    "baidu": {"wd": "coffee", "pn": "20"},
+    "ecosia": {"q": "coffee", "p": "2"},
+    "mojeek": {"q": "coffee", "s": "21"},
+    "google_scholar": {"q": "coffee", "start": "20"},
+}
+# The engines whose page shows a result count.
+COUNTED = {"yandex", "baidu", "mojeek", "google_scholar"}
+
+
+def _engine(name: str, base: str = SANDBOX) -> Engine:
+    return build_engines({name: f"{base}/{name}"})[name]
+
+
+def _round_trip(name: str, query: str, page: int = 1) -> tuple[ResultPage, SerpData]:
+    corpus_page = CORPUS.page(query, page, 10)
+    html = EMULATORS[name].render(corpus_page, f"/{name}")
+    params = SearchParams(engine=name, q=query, start=(page - 1) * 10)
+    return corpus_page, _engine(name).parse(html, params)
+
+
+def _assert_same_documents(corpus_page: ResultPage, data: SerpData) -> None:
+    docs = corpus_page.documents
+    assert [r.title for r in data.organic_results] == [d.title for d in docs]
+    assert [r.link for r in data.organic_results] == [d.url for d in docs]
+    assert [r.snippet for r in data.organic_results] == [d.snippet for d in docs]
+
+
+@pytest.mark.parametrize("name", ENGINES)
+class TestRoundTrip:
+    def test_page_reads_back_as_the_corpus(self, name: str) -> None:
+        corpus_page, data = _round_trip(name, "coffee grinder", page=3)
+        assert len(data.organic_results) == 10
+        _assert_same_documents(corpus_page, data)
+        assert [r.position for r in data.organic_results] == list(range(21, 31))
+        assert data.search_information.query_displayed == "coffee grinder"
+        assert data.search_information.organic_results_state == "Results for exact spelling"
+        if name in COUNTED:
+            assert data.search_information.total_results == corpus_page.total_results
+
+    def test_pagination_links_carry_the_engine_own_paging(self, name: str) -> None:
+        _, data = _round_trip(name, "coffee grinder", page=3)
+        assert data.pagination is not None
+        assert data.pagination.current == 3
+        assert data.pagination.next is not None
+        asked = {k: v[0] for k, v in parse_qs(urlsplit(data.pagination.next).query).items()}
+        following = EMULATORS[name].page_request(asked)
+        assert following is not None
+        assert (following.query, following.page) == ("coffee grinder", 4)
+
+    def test_past_the_last_page_is_fully_empty_on_the_engine_word(self, name: str) -> None:
+        corpus_page, data = _round_trip(name, "coffee", page=CORPUS.pages_per_query + 1)
+        assert corpus_page.documents == ()
+        assert data.organic_results == []
+        assert data.search_information.organic_results_state == "Fully empty"
+
+    def test_block_page_raises_blocked(self, name: str) -> None:
+        with pytest.raises(BlockedError):
+            _engine(name).parse(
+                EMULATORS[name].render_block(), SearchParams(engine=name, q="coffee")
+            )
+
+    def test_reads_its_engine_query_string(self, name: str) -> None:
+        asked = EMULATORS[name].page_request(PAGE_3[name])
+        assert asked is not None
+        assert (asked.query, asked.page) == ("coffee", 3)
+
+    def test_related_searches_where_the_engine_shows_them(self, name: str) -> None:
+        corpus_page, data = _round_trip(name, "coffee grinder")
+        if name in {"mojeek", "google_scholar"}:
+            assert data.related_searches is None  # neither engine shows any
+            return
+        assert data.related_searches is not None
+        assert [r.query for r in data.related_searches] == list(corpus_page.related_searches)
+
+
+@pytest.fixture
+async def sandbox_url() -> AsyncIterator[str]:
+    runner = web.AppRunner(create_sandbox_app([EMULATORS[name] for name in ENGINES], CORPUS))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port: int = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def _fetch(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> str:
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+        return await response.text()
+
+
+@pytest.mark.parametrize("name", ENGINES)
+async def test_over_socket_the_engine_url_and_next_link(sandbox_url: str, name: str) -> None:
+    engine = _engine(name, sandbox_url)
+    params = SearchParams(engine=name, q="espresso machine", start=10)
+    async with aiohttp.ClientSession() as session:
+        request = engine.build_request(params)
+        data = engine.parse(await _fetch(session, request.url, request.headers), params)
+        _assert_same_documents(CORPUS.page("espresso machine", 2, 10), data)
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        assert data.pagination.next.startswith(f"{sandbox_url}/{name}/")
+        following = params.model_copy(update={"start": 20})
+        third = engine.parse(await _fetch(session, data.pagination.next, {}), following)
+        _assert_same_documents(CORPUS.page("espresso machine", 3, 10), third)
+
+
+@pytest.mark.parametrize("name", ENGINES)
+async def test_over_socket_a_blocked_engine_answers_its_block_page(
+    sandbox_url: str, name: str
+) -> None:
+    engine = _engine(name, sandbox_url)
+    params = SearchParams(engine=name, q="espresso machine")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{sandbox_url}/_sandbox/block", params={"engine": name}) as r:
+            assert r.status == 200
+        request = engine.build_request(params)
+        html = await _fetch(session, request.url, request.headers)
+    with pytest.raises(BlockedError):
+        engine.parse(html, params)
