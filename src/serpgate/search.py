@@ -99,7 +99,7 @@ class SearchService:
         if params.output == "html":
             # The raw page is not cached (it is the large part); it still costs a search.
             async with self._admit_fetch(tenant):
-                html, _ = await self._fetch_page(engine, params)
+                html, _ = await self._fetch_page(engine, params, tenant)
             await self._traffic.quota.record(tenant.id)
             return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
         body = await self._answer(engine, params, tenant, base_url, search_id, utc_now())
@@ -178,7 +178,7 @@ class SearchService:
         traffic = self._traffic
 
         async def fetch() -> bytes:
-            _, entry = await self._fetch_page(engine, params)
+            _, entry = await self._fetch_page(engine, params, tenant)
             return entry
 
         served = await traffic.answers.get(
@@ -219,11 +219,15 @@ class SearchService:
         except StoreUnavailable as exc:
             log.warning("search %s not archived: %s", search_id, exc)
 
-    async def _fetch_page(self, engine: Engine, params: SearchParams) -> tuple[str, bytes]:
-        """The page through the resilient upstream layer: the raw page and its cache entry."""
+    async def _fetch_page(
+        self, engine: Engine, params: SearchParams, tenant: Tenant
+    ) -> tuple[str, bytes]:
+        """The page through the resilient upstream layer: the raw page and its cache entry.
+
+        The tenant is named so that its failures weigh on its own breaker, not everyone's."""
         try:
             outcome = await self._fetcher.fetch(
-                engine, params, deadline=time.monotonic() + self._deadline
+                engine, params, deadline=time.monotonic() + self._deadline, tenant=tenant.id
             )
         finally:
             self._publish_upstream(engine.name)

@@ -60,8 +60,9 @@ class ProxySettings(BaseModel):
     aside for one engine for ``eject_base`` × its recent ejections (at most ``eject_max``), never
     more than ``max_ejected_fraction`` of the exits; ``prune_after`` ejections inside
     ``prune_window`` drop it for good. A block (CAPTCHA, ban) rests the exit for that engine
-    alone, for its ``Retry-After`` or else ``eject_base`` × its blocks since it last answered
-    (at most ``eject_max``).
+    alone, for its ``Retry-After`` or else for the rest learnt of that engine's bans (from
+    ``rest_initial``, between ``rest_min`` and ``rest_max``), and ``block_prune_after`` blocked
+    probes in a row prune an exit that never recovers.
     """
 
     urls: list[SecretStr] = []
@@ -76,6 +77,10 @@ class ProxySettings(BaseModel):
     max_ejected_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
     prune_after: Annotated[int, Field(ge=1)] = 3
     prune_window: Annotated[float, Field(gt=0)] = 600.0
+    rest_initial: Annotated[float, Field(gt=0)] = 30.0
+    rest_min: Annotated[float, Field(gt=0)] = 5.0
+    rest_max: Annotated[float, Field(gt=0)] = 1800.0
+    block_prune_after: Annotated[int, Field(ge=1)] = 3
 
 
 class RetrySettings(BaseModel):
@@ -89,13 +94,32 @@ class RetrySettings(BaseModel):
 
 
 class BreakerSettings(BaseModel):
-    """One engine's circuit breaker, as resilience4j counts: over the last ``window`` calls."""
+    """One engine's circuit breaker, as resilience4j counts: over the last ``window`` calls.
+
+    It opens only when the failures come from ``min_sources`` distinct tenants (or all of those
+    asking, when fewer ask). Each tenant has a breaker of its own per engine, over its last
+    ``tenant_window`` searches, so that one whose searches keep failing is slowed alone.
+    """
 
     window: Annotated[int, Field(ge=1)] = 50
     min_calls: Annotated[int, Field(ge=1)] = 20
     failure_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
     open_for: Annotated[float, Field(gt=0)] = 30.0
     half_open_calls: Annotated[int, Field(ge=1)] = 5
+    min_sources: Annotated[int, Field(ge=1)] = 3
+    tenant_window: Annotated[int, Field(ge=1)] = 10
+    tenant_min_calls: Annotated[int, Field(ge=1)] = 5
+
+    def for_tenant(self) -> BreakerSettings:
+        """The settings of one tenant's own breaker: its short window, one source."""
+        return self.model_copy(
+            update={
+                "window": self.tenant_window,
+                "min_calls": self.tenant_min_calls,
+                "half_open_calls": 1,
+                "min_sources": 1,
+            }
+        )
 
 
 class ResilienceSettings(BaseModel):
