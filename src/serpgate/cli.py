@@ -154,9 +154,10 @@ async def _demo(args: argparse.Namespace) -> None:
     )
     _configure_logging(settings.log_level)
     base = f"http://{settings.host}:{settings.port}"
+    plan, limits = settings.plans["unlimited"], settings.traffic.limits
     print(
         f"serpgate demo\n{_describe_world(world, args.profile)}\n"
-        f"  API key: {key}\n"
+        f"  API key: {key} (plan {plan.name}: {plan.describe(limits.in_flight_per_key)})\n"
         f"  try: curl '{base}/search.json?engine=bing&q=coffee&api_key={key}'\n"
         f"  docs: {base}/docs",
         flush=True,

@@ -140,8 +140,10 @@ class SearchService:
         """Entered only by a search that must wait for a fetch: cached answers stay free."""
         traffic = self._traffic
         try:
-            await traffic.quota.check(tenant.id, self._tenants.plan_of(tenant))
-            async with traffic.in_flight.slot(tenant.id, traffic.in_flight_per_key):
+            plan = self._tenants.plan_of(tenant)
+            await traffic.quota.check(tenant.id, plan)
+            cap = plan.in_flight_cap(traffic.in_flight_per_key)
+            async with traffic.in_flight.slot(tenant.id, cap):
                 yield
         except QuotaExceeded:
             self._metrics.record_rate_limited("month")

@@ -24,7 +24,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Plan(BaseModel):
-    """What a tenant may do. ``None`` means unlimited."""
+    """What a tenant may do. ``None`` means unlimited.
+
+    ``in_flight`` caps the searches one key may have waiting for an upstream fetch at once.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -32,12 +35,37 @@ class Plan(BaseModel):
     per_minute: Annotated[int | None, Field(ge=1)] = None
     per_hour: Annotated[int | None, Field(ge=1)] = None
     per_month: Annotated[int | None, Field(ge=1)] = None
+    in_flight: Annotated[int | None, Field(ge=1)] = None
+
+    def in_flight_cap(self, ceiling: int | None) -> int | None:
+        """The key's in-flight cap: the plan's, under the deployment's ``ceiling`` if set."""
+        caps = [cap for cap in (self.in_flight, ceiling) if cap is not None]
+        return min(caps) if caps else None
+
+    def describe(self, ceiling: int | None = None) -> str:
+        """The limits in one line, as the demo's banner shows them."""
+
+        def limit(value: int | None, unit: str) -> str:
+            return f"unlimited {unit}" if value is None else f"{value} {unit}"
+
+        return ", ".join(
+            (
+                limit(self.per_minute, "a minute"),
+                limit(self.per_hour, "an hour"),
+                limit(self.per_month, "a month"),
+                limit(self.in_flight_cap(ceiling), "in flight"),
+            )
+        )
 
 
 DEFAULT_PLANS = {
-    "free": Plan(name="Free", per_minute=10, per_hour=100, per_month=250),
-    "developer": Plan(name="Developer", per_minute=100, per_hour=2_000, per_month=5_000),
-    "production": Plan(name="Production", per_minute=600, per_hour=20_000, per_month=100_000),
+    "free": Plan(name="Free", per_minute=10, per_hour=100, per_month=250, in_flight=2),
+    "developer": Plan(
+        name="Developer", per_minute=100, per_hour=2_000, per_month=5_000, in_flight=10
+    ),
+    "production": Plan(
+        name="Production", per_minute=600, per_hour=20_000, per_month=100_000, in_flight=40
+    ),
     "unlimited": Plan(name="Unlimited"),
 }
 
@@ -137,7 +165,9 @@ class LimitSettings(BaseModel):
     # counters (each replica then admits up to the full limit), "open" admits everything,
     # "closed" refuses with 503.
     on_redis_error: Literal["local", "open", "closed"] = "local"
-    in_flight_per_key: Annotated[int | None, Field(ge=1)] = 10
+    # A cap on every key's searches in flight over its plan's own (``Plan.in_flight``); None
+    # leaves each plan's, and ``unlimited`` means unlimited.
+    in_flight_per_key: Annotated[int | None, Field(ge=1)] = None
     # Longer than any search can take: an entry older than this belongs to a crashed replica.
     in_flight_ttl: Annotated[float, Field(gt=0)] = 60.0
 
