@@ -27,6 +27,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 
 from serpgate.app import build_store, create_app
+from serpgate.clock import Clock
 from serpgate.engines.registry import build_engines
 from serpgate.errors import SerpgateError
 from serpgate.jsonlog import logging_config
@@ -110,7 +111,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), **options)
 
 
-async def _start_world(args: argparse.Namespace, port: int) -> SandboxWorld:
+async def _start_world(
+    args: argparse.Namespace, port: int, clock: Clock | None = None
+) -> SandboxWorld:
     """The sandbox engines under ``--profile``, with ``--proxies`` forward proxies in front."""
     try:
         faults = fault_profile(args.profile)
@@ -118,7 +121,7 @@ async def _start_world(args: argparse.Namespace, port: int) -> SandboxWorld:
         raise CLIError(str(exc)) from None
     proxies = args.proxies if args.proxies is not None else (10 if args.profile != "calm" else 0)
     mix = ProxyMix.with_bad_share(proxies, args.bad_share)
-    world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port)
+    world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port, clock=clock)
     return await world.start()
 
 
@@ -143,7 +146,9 @@ def _describe_world(world: SandboxWorld, profile: str) -> str:
 
 
 async def _demo(args: argparse.Namespace) -> None:
-    world = await _start_world(args, args.sandbox_port)
+    # One clock for the sandbox and the service: --clock-speed speeds up both or neither.
+    clock = Clock(args.clock_speed)
+    world = await _start_world(args, args.sandbox_port, clock)
     key = args.api_key or "demo_" + secrets.token_urlsafe(16)
     settings = _settings(
         host=args.host,
@@ -163,7 +168,7 @@ async def _demo(args: argparse.Namespace) -> None:
         flush=True,
     )
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, clock),
         host=settings.host,
         port=settings.port,
         access_log=False,
@@ -285,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--sandbox-port", type=int, default=8001, help="sandbox port (default: %(default)s)"
     )
     demo.add_argument("--api-key", default=None, help="the demo key (default: generated, printed)")
+    demo.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        help="run time this many times faster for the sandbox and the service alike, so that "
+        "bans lasting minutes come and go in a benchmark (default: %(default)s, real time)",
+    )
     demo.set_defaults(run=lambda a: asyncio.run(_demo(a)))
 
     sandbox = sub.add_parser(

@@ -229,7 +229,7 @@ class SearchService:
         The tenant is named so that its failures weigh on its own breaker, not everyone's."""
         try:
             outcome = await self._fetcher.fetch(
-                engine, params, deadline=time.monotonic() + self._deadline, tenant=tenant.id
+                engine, params, deadline=self._fetcher.now() + self._deadline, tenant=tenant.id
             )
         finally:
             self._publish_upstream(engine.name)

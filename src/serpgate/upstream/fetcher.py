@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypedDict
 
+from serpgate.clock import Clock
 from serpgate.engines.base import Engine, UpstreamRequest
 from serpgate.errors import ServiceUnavailable, UpstreamError, UpstreamTimeout
 from serpgate.models.params import SearchParams
@@ -120,6 +121,7 @@ class Fetcher:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        speed: float = 1.0,
     ) -> None:
         self.transport = transport
         self.pool = pool
@@ -133,6 +135,8 @@ class Fetcher:
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
+        # How much faster than real time the clock runs: the transport's timeouts are real.
+        self._speed = speed
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
 
@@ -144,24 +148,33 @@ class Fetcher:
         *,
         stats: UpstreamStats | None = None,
         parse: Parser = parse_inline,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> Fetcher:
         rng = rng or random.Random()
+        clock = clock or Clock()
+        now = clock.monotonic
         retry = settings.retry
         return cls(
             transport,
-            pool=ProxyPool.from_settings(settings.proxies, clock, rng),
+            pool=ProxyPool.from_settings(settings.proxies, now, rng),
             retry=RetryPolicy(
                 retry.max_attempts, FullJitterBackoff(retry.backoff_base, retry.backoff_cap, rng)
             ),
-            new_breaker=lambda: CircuitBreaker(settings.breaker, clock),
+            new_breaker=lambda: CircuitBreaker(settings.breaker, now),
             new_budget=lambda: RetryBudget(retry.budget_ratio, retry.budget_min_retries),
             stats=stats,
-            new_tenant_breaker=lambda: CircuitBreaker(settings.breaker.for_tenant(), clock),
+            new_tenant_breaker=lambda: CircuitBreaker(settings.breaker.for_tenant(), now),
             parse=parse,
-            clock=clock,
+            clock=now,
+            wall_clock=clock.time,
+            sleep=clock.sleep,
+            speed=clock.speed,
         )
+
+    def now(self) -> float:
+        """This fetcher's clock, on which ``fetch``'s deadline is given."""
+        return self._clock()
 
     def breaker(self, engine: str) -> CircuitBreaker:
         breaker = self._breakers.get(engine)
@@ -308,8 +321,9 @@ class Fetcher:
         raw: RawResponse | None = None
         data: SerpData | None = None
         try:
+            time_left = (search.deadline - started) / self._speed
             raw = await self.transport.send(
-                name, search.request, proxy=via.url, time_left=search.deadline - started
+                name, search.request, proxy=via.url, time_left=time_left
             )
             verdict = judge_answer(name, raw, self._wall_clock())
             if verdict is None:
@@ -322,7 +336,8 @@ class Fetcher:
             self.pool.record_neutral(lease, None)
             breaker.on_ignored(permit)
             raise
-        latency = raw.elapsed if raw is not None else self._clock() - started
+        # The transport times its answer in real seconds; the pool compares them on the clock.
+        latency = raw.elapsed * self._speed if raw is not None else self._clock() - started
         self._settle(lease, verdict, latency, breaker, permit, search.tenant)
         search.verdict = verdict
         search.last_ended = self._clock()
