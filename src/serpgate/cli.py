@@ -46,6 +46,10 @@ class CLIError(Exception):
     """A failure to report as one line."""
 
 
+# Forward proxies a hostile sandbox starts unless told otherwise.
+HOSTILE_PROXIES = 100
+
+
 def _settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated here
@@ -119,7 +123,10 @@ async def _start_world(
         faults = fault_profile(args.profile)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    proxies = args.proxies if args.proxies is not None else (10 if args.profile != "calm" else 0)
+    # A hostile world bans for minutes: ten proxies sustain about two searches a second per
+    # engine there (docs/capacity.md), so the default pool is a real one's size.
+    default = HOSTILE_PROXIES if args.profile != "calm" else 0
+    proxies = args.proxies if args.proxies is not None else default
     mix = ProxyMix.with_bad_share(proxies, args.bad_share)
     world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port, clock=clock)
     return await world.start()
@@ -324,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--proxies",
             type=int,
             default=None,
-            help="forward proxies to start (default: 10 when hostile, none when calm)",
+            help=f"forward proxies to start (default: {HOSTILE_PROXIES} when hostile, none when "
+            "calm)",
         )
         command.add_argument(
             "--bad-share",

@@ -109,12 +109,17 @@ class ProxySettings(BaseModel):
     rest_min: Annotated[float, Field(gt=0)] = 5.0
     rest_max: Annotated[float, Field(gt=0)] = 1800.0
     block_prune_after: Annotated[int, Field(ge=1)] = 3
+    # Searches fail fast ("pool saturated") when demand is over the capacity model's rate and
+    # no more than this share of the exits is left for the engine.
+    saturation_reserve: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 
 class RetrySettings(BaseModel):
     """How often one search may try again: full-jitter backoff under an Envoy retry budget."""
 
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    # Retries after a fault of the exit alone that do not count towards max_attempts.
+    exit_retries: Annotated[int, Field(ge=0, le=10)] = 2
     backoff_base: Annotated[float, Field(ge=0)] = 0.1
     backoff_cap: Annotated[float, Field(ge=0)] = 2.0
     budget_ratio: Annotated[float, Field(ge=0, le=1)] = 0.2

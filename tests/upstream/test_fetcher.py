@@ -110,6 +110,7 @@ def rig(
     parse: Parser = parse_inline,
     clock: FakeClock | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    exit_retries: int = 0,
 ) -> Rig:
     clock = clock or FakeClock()
     transport = ScriptedTransport(clock, *steps)
@@ -117,7 +118,7 @@ def rig(
     fetcher = Fetcher(
         transport,
         pool=ProxyPool(exits, ProxySettings(), clock, rng),
-        retry=RetryPolicy(3, FullJitterBackoff(0.1, 1.0, rng)),
+        retry=RetryPolicy(3, FullJitterBackoff(0.1, 1.0, rng), exit_retries),
         new_breaker=lambda: CircuitBreaker(breaker or BreakerSettings(), clock),
         new_budget=lambda: RetryBudget(0.2, 3),
         new_tenant_breaker=lambda: CircuitBreaker(
@@ -331,7 +332,9 @@ async def test_snapshot_has_exits_breakers_budgets_and_counts() -> None:
     r = rig(TransientUpstreamError("reset"), page())
     await r.fetch()
     snapshot = r.fetcher.snapshot()
-    assert set(snapshot) == {"proxies", "breakers", "budgets", "stats"}
+    assert set(snapshot) == {"proxies", "capacity", "breakers", "budgets", "stats"}
+    assert snapshot["capacity"]["stub"]["exits"] == 3
+    assert snapshot["capacity"]["stub"]["sustainable_rate"] is None  # no ban seen yet
     assert snapshot["breakers"] == {"stub": r.fetcher.breaker("stub").snapshot()}
     assert snapshot["budgets"]["stub"]["retries_granted"] == 1
     attempts = snapshot["stats"]["attempts"]
@@ -427,3 +430,17 @@ async def test_a_single_tenant_service_still_has_a_breaker() -> None:
         with pytest.raises(TransientUpstreamError):
             await r.fetch()
     assert r.fetcher.breaker("stub").state is BreakerState.OPEN
+
+
+async def test_retries_after_exit_faults_are_free_of_the_attempt_limit_up_to_a_point() -> None:
+    exits = [Exit.proxy(f"http://127.0.0.{n}:3128") for n in range(2, 9)]
+    r = rig(
+        page("captcha"), page(status=403), page("captcha"), page(status=500), page(),
+        exits=exits, exit_retries=2,
+    )  # fmt: skip
+    outcome = await r.fetch()
+    assert outcome.attempts == 5  # three exits' faults, two of them free; one engine fault
+    blocked = rig(*[page("captcha")] * 6, exits=exits, exit_retries=2)
+    with pytest.raises(BlockedError):
+        await blocked.fetch()
+    assert len(blocked.transport.calls) == 5  # 3 + 2 free, then no more

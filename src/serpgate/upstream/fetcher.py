@@ -45,6 +45,7 @@ from serpgate.settings import ResilienceSettings
 from serpgate.upstream.backoff import FullJitterBackoff
 from serpgate.upstream.breaker import BreakerSnapshot, CircuitBreaker, Permit
 from serpgate.upstream.budget import RetryBudget
+from serpgate.upstream.capacity import CapacitySnapshot
 from serpgate.upstream.classify import OK, Outcome, Verdict, judge_answer, judge_error
 from serpgate.upstream.client import RawResponse
 from serpgate.upstream.proxies import Exit, Lease, PoolSnapshot, ProxyPool
@@ -73,6 +74,7 @@ class Transport(Protocol):
 
 class FetcherSnapshot(TypedDict):
     proxies: PoolSnapshot
+    capacity: dict[str, CapacitySnapshot]
     breakers: dict[str, BreakerSnapshot]
     budgets: dict[str, dict[str, int]]
     stats: StatsSnapshot
@@ -99,6 +101,8 @@ class _Search:
     deadline: float
     tenant: str = ""
     tried: list[Exit] = field(default_factory=list)
+    # Retries taken after a fault of the exit alone (see ``RetryPolicy``).
+    exit_retries: int = 0
     verdict: Verdict | None = None
     last_ended: float = 0.0
 
@@ -159,7 +163,9 @@ class Fetcher:
             transport,
             pool=ProxyPool.from_settings(settings.proxies, now, rng),
             retry=RetryPolicy(
-                retry.max_attempts, FullJitterBackoff(retry.backoff_base, retry.backoff_cap, rng)
+                retry.max_attempts,
+                FullJitterBackoff(retry.backoff_base, retry.backoff_cap, rng),
+                retry.exit_retries,
             ),
             new_breaker=lambda: CircuitBreaker(settings.breaker, now),
             new_budget=lambda: RetryBudget(retry.budget_ratio, retry.budget_min_retries),
@@ -214,6 +220,15 @@ class Fetcher:
                 f"your searches on {engine.name} keep failing; slowing them for a while",
                 own.retry_after(),
             )
+        saturated = self.pool.saturated(engine.name)
+        if saturated is not None:
+            # Above what the exits sustain, an attempt only burns one more exit: say so at once.
+            self.stats.search(engine.name, "unavailable", 0)
+            self._settle_tenant(own, own_permit, None)
+            raise ServiceUnavailable(
+                f"pool saturated for {engine.name}: more searches than its exits sustain",
+                saturated,
+            )
         search = _Search(engine, params, engine.build_request(params), deadline, tenant)
         budget = self.budget(engine.name)
         budget.start_request()
@@ -257,8 +272,11 @@ class Fetcher:
         breaker = self.breaker(name)
         while True:
             previous = search.verdict
-            if previous is not None and not self.retry.allows(search.attempts):
-                raise self._final(search)
+            exit_only = previous is not None and not previous.engine_at_fault
+            if previous is not None:
+                free = exit_only and self.retry.allows_exit_retry(search.exit_retries)
+                if not free and not self.retry.allows(search.attempts, search.exit_retries):
+                    raise self._final(search)
             choice = self.pool.choose(name, avoid=search.tried)
             if choice.wait > 0:
                 # Every exit rests: wait for the first back, then choose again among all that
@@ -266,7 +284,9 @@ class Fetcher:
                 if choice.wait >= search.deadline - self._clock():
                     if previous is not None:
                         raise self._final(search)
-                    raise ServiceUnavailable(f"every exit to {name} is resting", choice.wait)
+                    raise ServiceUnavailable(
+                        f"pool saturated for {name}: every exit is resting", choice.wait
+                    )
                 await self._sleep(choice.wait)
                 continue
             delay = 0.0
@@ -294,6 +314,8 @@ class Fetcher:
                 choice = continue_with
             if retrying and not budget.try_start_retry():
                 raise self._final(search)
+            if exit_only:
+                search.exit_retries += 1
             try:
                 permit = breaker.acquire()
                 if permit is None:
@@ -390,6 +412,7 @@ class Fetcher:
         """Exits, breakers, budgets and counters: what an operator endpoint shows."""
         return FetcherSnapshot(
             proxies=self.pool.snapshot(),
+            capacity={name: self.pool.capacity(name) for name in sorted(self._breakers)},
             breakers={name: b.snapshot() for name, b in sorted(self._breakers.items())},
             budgets={name: b.snapshot() for name, b in sorted(self._budgets.items())},
             stats=self.stats.snapshot(),

@@ -57,6 +57,7 @@ from typing import TypedDict
 from urllib.parse import urlsplit
 
 from serpgate.settings import ProxySettings
+from serpgate.upstream.capacity import CapacityMeter, CapacitySnapshot
 
 # The latency average is kept over logarithms (a moving geometric mean): engines' answer times are
 # heavy-tailed, and one 3 s answer among 30 ms ones would otherwise make an exit look a hundred
@@ -74,6 +75,8 @@ RATE_WINDOW = 5.0
 REST_SHRINK = 0.75
 # The shortest wait for a probe's answer: a search waiting on one looks again no sooner.
 PROBE_POLL = 0.05
+# Seconds over which requests and bans are counted for the capacity model: several ban lengths.
+CAPACITY_WINDOW = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,7 @@ class ProxyPool:
         # Exits that have delivered a page to some engine: one that never has and is blocked
         # at every probe is refused by the proxy itself, not banned by an engine.
         self._delivered: set[Exit] = set()
+        self._meters: dict[str, CapacityMeter] = {}
 
     @classmethod
     def from_settings(
@@ -303,6 +307,7 @@ class ProxyPool:
         """An attempt goes out through ``via``; settle the lease with exactly one ``record_*``."""
         health = self.health(via, engine)
         now = self._clock()
+        self._meter(engine).sent(now)
         health.in_flight += 1
         health.pending_since += now
         health.picks += 1
@@ -373,12 +378,45 @@ class ProxyPool:
         health.rest = rest
         health.consecutive_blocks += 1
         health.blocked_at = now
+        if delivered:
+            self._meter(lease.engine).banned(now)
         health.probing = True
         health.resting_until = max(health.resting_until, now + (retry_after or rest))
         health.blocks_at_max = health.blocks_at_max + 1 if rest >= settings.rest_max else 0
         blocked = health.blocks_at_max if delivered else health.consecutive_blocks
         if blocked >= settings.block_prune_after:
             self._prune(lease.engine, health)
+
+    def _meter(self, engine: str) -> CapacityMeter:
+        meter = self._meters.get(engine)
+        if meter is None:
+            meter = self._meters[engine] = CapacityMeter(CAPACITY_WINDOW)
+        return meter
+
+    def capacity(self, engine: str) -> CapacitySnapshot:
+        """The requests a second the live exits sustain to ``engine`` (``upstream.capacity``),
+        beside the demand lately."""
+        live = sum(not h.pruned for h in self._engine(engine).values())
+        return self._meter(engine).snapshot(self._clock(), live, self.learnt_rest(engine))
+
+    def saturated(self, engine: str) -> float | None:
+        """Seconds until an exit is back, when ``engine`` is asked for more than the pool
+        sustains and fewer than ``saturation_reserve`` of its exits are left; else None."""
+        now = self._clock()
+        table = self._engine(engine)
+        live = [h for h in table.values() if not h.pruned]
+        usable = [h for h in live if h.ready_at() <= now and not h.busy_probing()]
+        if len(usable) > self._settings.saturation_reserve * len(live):
+            return None
+        meter = self._meter(engine)
+        p = meter.ban_rate(now)
+        if p is None:
+            return None
+        capacity = self.capacity(engine)["sustainable_rate"]
+        if capacity is None or meter.demand(now) <= capacity:
+            return None
+        waits = [h.ready_at() - now for h in live if h.ready_at() > now]
+        return min(waits) if waits else PROBE_POLL
 
     def learnt_rest(self, engine: str) -> float:
         """The rest a newly blocked exit gets for ``engine``: what its bans have shown so far."""
