@@ -9,7 +9,8 @@ together; there is no way to speed up one side only.
 
 Policies, each a set of the service's own settings (environment variables):
 
-- ``naive``: retries and pruning off (one attempt per search, ``proxies.eject = false``);
+- ``naive``: retries and pruning off (one attempt per search, ``proxies.eject = false``, no
+  retries after an exit's fault either);
 - ``resilient``: every setting at its default.
 
 (The policy before issue 13 is not kept as a setting: its rest escalation and budget accounting
@@ -56,6 +57,7 @@ WORDS = "coffee tea espresso garden python river museum bakery station harbor".s
 POLICIES: Mapping[str, Mapping[str, str]] = {
     "naive": {
         "SERPGATE_RESILIENCE__RETRY__MAX_ATTEMPTS": "1",
+        "SERPGATE_RESILIENCE__RETRY__EXIT_RETRIES": "0",
         "SERPGATE_RESILIENCE__PROXIES__EJECT": "false",
     },
     "resilient": {},
