@@ -244,6 +244,9 @@ class SearchService:
             self._metrics.set_breaker_state(engine, breaker["state"])
         exits = snapshot["proxies"]["engines"].get(engine, {})
         self._metrics.set_proxy_states(engine, Counter(e["state"] for e in exits.values()))
+        capacity = snapshot["capacity"].get(engine)
+        if capacity is not None:
+            self._metrics.set_capacity(engine, capacity["sustainable_rate"], capacity["demand"])
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -111,13 +111,14 @@ def rig(
     clock: FakeClock | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
     exit_retries: int = 0,
+    proxies: ProxySettings | None = None,
 ) -> Rig:
     clock = clock or FakeClock()
     transport = ScriptedTransport(clock, *steps)
     rng = random.Random(5)
     fetcher = Fetcher(
         transport,
-        pool=ProxyPool(exits, ProxySettings(), clock, rng),
+        pool=ProxyPool(exits, proxies or ProxySettings(), clock, rng),
         retry=RetryPolicy(3, FullJitterBackoff(0.1, 1.0, rng), exit_retries),
         new_breaker=lambda: CircuitBreaker(breaker or BreakerSettings(), clock),
         new_budget=lambda: RetryBudget(0.2, 3),
