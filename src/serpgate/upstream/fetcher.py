@@ -72,6 +72,14 @@ class Transport(Protocol):
     ) -> RawResponse: ...
 
 
+class EngineView(TypedDict):
+    """One engine's state in brief, cheap enough to publish after every search."""
+
+    breaker: str
+    exits: dict[str, int]
+    capacity: CapacitySnapshot
+
+
 class FetcherSnapshot(TypedDict):
     proxies: PoolSnapshot
     capacity: dict[str, CapacitySnapshot]
@@ -407,6 +415,14 @@ class Fetcher:
         if verdict is None or verdict.error is None:
             raise AssertionError("a search ends in an error only after a failed attempt")
         return verdict.error
+
+    def engine_view(self, engine: str) -> EngineView:
+        """The engine's breaker state, its exits counted by state, and its capacity."""
+        return EngineView(
+            breaker=self.breaker(engine).state.value,
+            exits=self.pool.state_counts(engine),
+            capacity=self.pool.capacity(engine),
+        )
 
     def snapshot(self) -> FetcherSnapshot:
         """Exits, breakers, budgets and counters: what an operator endpoint shows."""

@@ -491,6 +491,15 @@ class ProxyPool:
         latency = max(latency, health.pending_age(now))
         return latency * (1 + health.in_flight + health.recent(now))
 
+    def state_counts(self, engine: str) -> dict[str, int]:
+        """How many exits are in each state for ``engine``."""
+        now = self._clock()
+        counts: dict[str, int] = {}
+        for health in self._engine(engine).values():
+            state = health.state(now).value
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
     def snapshot(self) -> PoolSnapshot:
         """Every exit's state per engine, for operators: labels only, never credentials."""
         now = self._clock()
