@@ -1,51 +1,139 @@
-"""Reliability against the hostile sandbox: the same searches without, then with, the resilience.
+"""Reliability through the real service against the hostile sandbox, side by side in one run.
 
-Each run starts a fresh hostile world on loopback (so neither inherits the other's bans): the
-sandbox engines under the ``hostile`` fault profile, and ``--proxies`` forward proxies on
-127.0.0.2+ of which ``--bad-share`` are bad (dead, slow, forbidden, dealt in turn). The same
-searches then go through the real ``UpstreamClient`` and ``Fetcher`` twice:
+Each run starts ``serpgate demo --profile hostile`` as a process of its own (a fresh world, so no
+run inherits another's bans: the sandbox engines, ``--proxies`` forward proxies of which
+``--bad-share`` are dead, slow or forbidden, and the service wired to them with an unlimited key)
+and sends it distinct searches over HTTP, as clients do. ``--clock-speed`` is the demo's one
+clock: it speeds up the sandbox's bans and latency and the service's rests, breakers and backoff
+together; there is no way to speed up one side only.
 
-- naive: retries and pruning off (one attempt per search, ``proxies.eject = false``);
-- resilient: the default ``ResilienceSettings`` (3 attempts with full-jitter backoff under the
-  retry budget, ejection and pruning, the engine's breaker).
+Policies, each a set of the service's own settings (environment variables):
 
-It prints success rate, upstream attempts per search and latency for both, with the sandbox's
-own counts of what it served and injected beside each, so the hostility is measured, not claimed.
-Not a test: nothing asserts, and each run is bounded by ``--searches`` and ``--max-seconds``.
+- ``naive``: retries and pruning off (one attempt per search, ``proxies.eject = false``, no
+  retries after an exit's fault either);
+- ``resilient``: every setting at its default.
 
-    .venv/bin/python bench/reliability.py [--searches 3000] [--rate 40] [--seed 1] [--json out.json]
+(The policy before issue 13 is not kept as a setting: its rest escalation and budget accounting
+were bugs, not options.)
+
+Per run: success rate, upstream attempts per search (the service's own count, from
+``/admin/upstream``), latency p50/p95 on the clock, what failed, and the sandbox's counts of what
+it injected. ``--sustain 10,50,200`` instead finds, per pool size, the highest open-loop rate
+(searches per clock second, one engine) that keeps at least 99.9% success over ``--sustain-for``
+clock seconds, beside the capacity model's prediction (``docs/capacity.md``).
+
+Not a test: nothing asserts; every run is bounded by ``--searches`` and ``--max-seconds``.
+
+    .venv/bin/python bench/reliability.py [--searches 4000] [--concurrency 40] [--json out.json]
+    .venv/bin/python bench/reliability.py --sustain 10,50 --clock-speed 20 --engines bing
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
+import os
+import secrets
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import orjson
-from pydantic import SecretStr
 
-from serpgate.engines.bing import BingEngine
-from serpgate.errors import SerpgateError
-from serpgate.models.params import SearchParams
-from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.faults import fault_profile
-from serpgate.sandbox.world import ProxyMix, SandboxWorld
-from serpgate.settings import (
-    BreakerSettings,
-    ProxySettings,
-    ResilienceSettings,
-    RetrySettings,
-    UpstreamSettings,
-)
-from serpgate.upstream.client import UpstreamClient
-from serpgate.upstream.fetcher import Fetcher
+from serpgate.sandbox.world import ProxyMix
+from serpgate.upstream.capacity import sustainable_rate
 
+ROOT = Path(__file__).resolve().parents[1]
 WORDS = "coffee tea espresso garden python river museum bakery station harbor".split()
+POLICIES: Mapping[str, Mapping[str, str]] = {
+    "naive": {
+        "SERPGATE_RESILIENCE__RETRY__MAX_ATTEMPTS": "1",
+        "SERPGATE_RESILIENCE__RETRY__EXIT_RETRIES": "0",
+        "SERPGATE_RESILIENCE__PROXIES__EJECT": "false",
+    },
+    "resilient": {},
+}
+# The faults the sandbox counts, summed over the engines searched.
+FAULTS = ("captcha", "error", "reset", "truncate", "slow", "outage")
+
+
+@dataclass
+class Demo:
+    url: str
+    sandbox_url: str
+    key: str
+    admin_key: str
+    clock_speed: float
+
+
+@contextmanager
+def demo(args: argparse.Namespace, proxies: int, env: Mapping[str, str]) -> Iterator[Demo]:
+    """``serpgate demo --profile hostile`` on free ports, bounded by ``timeout``; stopped after.
+
+    Its log goes to ``--log`` (warnings and errors only)."""
+    port, sandbox_port = free_port(), free_port()
+    key, admin = "bench_" + secrets.token_hex(8), secrets.token_hex(8)
+    command = [
+        "timeout", str(int(args.max_seconds) + 120),
+        sys.executable, "-m", "serpgate.cli", "demo",
+        "--profile", "hostile",
+        "--port", str(port), "--sandbox-port", str(sandbox_port),
+        "--proxies", str(proxies), "--bad-share", str(args.bad_share),
+        "--api-key", key, "--clock-speed", str(args.clock_speed),
+    ]  # fmt: skip
+    environ = {**os.environ, "SERPGATE_ADMIN_KEY": admin, "SERPGATE_LOG_LEVEL": "warning", **env}
+    with (
+        open(args.log, "ab") as log,
+        subprocess.Popen(  # noqa: S603  # our own command line, no shell
+            command, env=environ, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT
+        ) as proc,
+    ):
+        try:
+            yield Demo(
+                f"http://127.0.0.1:{port}",
+                f"http://127.0.0.1:{sandbox_port}",
+                key,
+                admin,
+                args.clock_speed,
+            )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def ready(session: aiohttp.ClientSession, service: Demo, within: float = 90.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            async with session.get(f"{service.url}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo did not start")
+        await asyncio.sleep(0.2)
 
 
 @dataclass
@@ -53,124 +141,134 @@ class Run:
     name: str
     searches: int = 0
     ok: int = 0
-    attempts: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     finished: bool = True
-    world: dict[str, int] = field(default_factory=dict)
-    proxies: dict[str, dict[str, int]] = field(default_factory=dict)
-    upstream: dict[str, object] = field(default_factory=dict)
+    attempts: int = 0
+    injected: dict[str, int] = field(default_factory=dict)
+    upstream: dict[str, Any] = field(default_factory=dict)
 
 
-def settings_for(name: str, proxy_urls: list[str], compress: float) -> ResilienceSettings:
-    urls = [SecretStr(url) for url in proxy_urls]
-    if name == "naive":
-        return ResilienceSettings(
-            proxies=ProxySettings(urls=urls, eject=False), retry=RetrySettings(max_attempts=1)
-        )
-    # The defaults, with their durations on the sandbox's compressed clock: its bans last
-    # seconds where a real engine's last minutes, and a 30 s ejection would outlast the run.
-    proxies, breaker = ProxySettings(), BreakerSettings()
-    return ResilienceSettings(
-        proxies=ProxySettings(
-            urls=urls,
-            eject_base=proxies.eject_base / compress,
-            eject_max=proxies.eject_max / compress,
-            prune_window=proxies.prune_window / compress,
-        ),
-        breaker=breaker.model_copy(update={"open_for": breaker.open_for / compress}),
-    )
+async def one(session: aiohttp.ClientSession, service: Demo, engine: str, q: str, run: Run) -> None:
+    params = {"engine": engine, "q": q, "api_key": service.key}
+    started = time.perf_counter()
+    try:
+        async with session.get(f"{service.url}/search.json", params=params) as response:
+            body = await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as error:
+        run.statuses[type(error).__name__] += 1
+    else:
+        if status == 200 and b'"organic_results"' in body:
+            run.ok += 1
+            run.statuses["200"] += 1
+        else:
+            said = orjson.loads(body).get("error", "") if body.startswith(b"{") else ""
+            run.statuses[f"{status} {str(said)[:48]}"] += 1
+    # On the shared clock, as every other duration here.
+    run.latencies.append((time.perf_counter() - started) * service.clock_speed)
 
 
-async def run(name: str, args: argparse.Namespace) -> Run:
-    result = Run(name)
-    profile = fault_profile("hostile", seed=args.seed)
-    mix = ProxyMix.with_bad_share(args.proxies, args.bad_share, slow_delay=args.timeout * 2)
-    async with SandboxWorld([BingEmulator()], profile, mix) as world:
-        client = UpstreamClient(UpstreamSettings(connect_timeout=1.0, total_timeout=args.timeout))
-        fetcher = Fetcher.from_settings(
-            settings_for(name, world.proxy_urls, args.compress),
-            client,
-            rng=random.Random(f"service {args.seed}"),
-        )
-        engine = BingEngine(world.engine_urls["bing"])
-        slots = asyncio.Semaphore(args.concurrency)
+async def drive(
+    session: aiohttp.ClientSession,
+    service: Demo,
+    run: Run,
+    engines: list[str],
+    searches: int,
+    concurrency: int,
+    rate: float | None,
+) -> None:
+    """``searches`` distinct searches: closed loop at ``concurrency``, or open loop at ``rate``
+    a clock second (still never more than ``concurrency`` × 10 in flight)."""
+    tag = secrets.token_hex(3)
+    slots = asyncio.Semaphore(concurrency if rate is None else concurrency * 10)
+    tasks: list[asyncio.Task[None]] = []
 
-        async def one(n: int) -> None:
-            params = SearchParams(engine="bing", q=f"{WORDS[n % len(WORDS)]} {n}")
+    async def bounded(n: int) -> None:
+        try:
+            engine = engines[n % len(engines)]
+            await one(session, service, engine, f"{WORDS[n % len(WORDS)]} {tag} {n}", run)
+        finally:
+            slots.release()
+
+    first = time.perf_counter()
+    for n in range(searches):
+        if rate is not None:
+            due = first + n / (rate * service.clock_speed)
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await slots.acquire()
+        run.searches += 1
+        tasks.append(asyncio.create_task(bounded(n)))
+    await asyncio.gather(*tasks)
+
+
+async def measure(
+    args: argparse.Namespace,
+    name: str,
+    proxies: int,
+    env: Mapping[str, str],
+    searches: int,
+    rate: float | None = None,
+) -> Run:
+    run = Run(name)
+    engines = args.engines.split(",")
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=0)
+    with demo(args, proxies, env) as service:
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            await ready(session, service)
             started = time.perf_counter()
             try:
-                await fetcher.fetch(engine, params, time.monotonic() + args.deadline)
-            except SerpgateError as error:
-                result.failures[type(error).__name__] += 1
-            else:
-                result.ok += 1
-            finally:
-                slots.release()
-            result.latencies.append(time.perf_counter() - started)
-
-        async def arrivals() -> None:
-            # Open loop at --rate, as clients arrive, not as fast as answers come back: the
-            # engines' per-address limits are about rate, so the rate must be the same for both.
-            tasks = []
-            first = time.perf_counter()
-            for n in range(args.searches):
-                await asyncio.sleep(max(0.0, first + n / args.rate - time.perf_counter()))
-                await slots.acquire()
-                result.searches += 1
-                tasks.append(asyncio.create_task(one(n)))
-            await asyncio.gather(*tasks)
-
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(args.max_seconds):
-                await arrivals()
-        except TimeoutError:
-            result.finished = False
-        result.seconds = time.perf_counter() - started
-        # Every search's attempts, the failed ones' included.
-        result.attempts = fetcher.stats.snapshot()["search_attempts"].get("bing", 0)
-        result.world = world.engine_stats()
-        result.proxies = world.proxy_stats()
-        snapshot = fetcher.snapshot()
-        states = Counter(
-            entry["state"] for entry in snapshot["proxies"]["engines"].get("bing", {}).values()
-        )
-        result.upstream = {
-            "exit_states": dict(states),
-            "budget": snapshot["budgets"].get("bing", {}),
-            "breaker": snapshot["breakers"].get("bing", {}),
-        }
-        await client.close()
-    return result
+                async with asyncio.timeout(args.max_seconds):
+                    await drive(session, service, run, engines, searches, args.concurrency, rate)
+            except TimeoutError:
+                run.finished = False
+            run.seconds = (time.perf_counter() - started) * service.clock_speed
+            admin = {"Authorization": f"Bearer {service.admin_key}"}
+            async with session.get(f"{service.url}/admin/upstream", headers=admin) as response:
+                upstream = await response.json()
+            async with session.get(f"{service.sandbox_url}/_sandbox/stats") as response:
+                counts: dict[str, int] = await response.json()
+    run.attempts = sum(upstream["stats"]["search_attempts"].values())
+    injected: Counter[str] = Counter()
+    for key, value in counts.items():
+        engine, _, what = key.partition(".")
+        if engine in engines and (what.startswith(("injected.", "bans.")) or what == "requests"):
+            injected[what.removeprefix("injected.")] += value
+    run.injected = dict(sorted(injected.items()))
+    capacity = upstream.get("capacity", {})
+    run.upstream = {
+        "exit_states": {
+            engine: dict(Counter(e["state"] for e in exits.values()))
+            for engine, exits in upstream["proxies"]["engines"].items()
+            if engine in engines
+        },
+        "learnt_rest": upstream["proxies"].get("learnt_rest", {}),
+        "capacity": {e: c for e, c in capacity.items() if e in engines},
+    }
+    return run
 
 
-def summary(result: Run) -> dict[str, object]:
-    searches = max(result.searches, 1)
-    latencies = sorted(result.latencies) or [0.0]
-    proxy_kinds: Counter[str] = Counter()
-    for label, counts in result.proxies.items():
-        kind = label.rsplit("(", 1)[1].rstrip(")")
-        proxy_kinds[f"{kind} proxies: requests"] += counts.get("requests", 0)
-    injected = {k.removeprefix("bing."): v for k, v in result.world.items()}
+def summary(run: Run) -> dict[str, object]:
+    searches = max(run.searches, 1)
+    latencies = sorted(run.latencies) or [0.0]
     return {
-        "searches": result.searches,
-        "finished": result.finished,
-        "succeeded": result.ok,
-        "success rate": f"{100 * result.ok / searches:.2f}%",
-        "attempts per search": round(result.attempts / searches, 3),
-        "failures": dict(result.failures.most_common()),
+        "searches": run.searches,
+        "finished": run.finished,
+        "succeeded": run.ok,
+        "success rate": f"{100 * run.ok / searches:.2f}%",
+        "attempts per search": round(run.attempts / searches, 3),
         "p50 latency ms": round(statistics.median(latencies) * 1000, 1),
-        "p95 latency ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
-        "wall seconds": round(result.seconds, 1),
-        "engine (sandbox counts)": injected,
-        "proxies (sandbox counts)": dict(proxy_kinds),
-        "upstream": result.upstream,
+        "p95 latency ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000, 1),
+        "clock seconds": round(run.seconds, 1),
+        "answers": dict(run.statuses.most_common()),
+        "sandbox injected": run.injected,
+        "upstream": run.upstream,
     }
 
 
-def table(rows: dict[str, dict[str, object]]) -> str:
+def table(rows: Mapping[str, Mapping[str, object]]) -> str:
     names = list(rows)
     keys = list(dict.fromkeys(k for row in rows.values() for k in row))
     lines = [f"| | {' | '.join(names)} |", f"|---|{'---|' * len(names)}"]
@@ -185,36 +283,88 @@ def table(rows: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def predicted(proxies: int, args: argparse.Namespace, engine: str) -> float:
+    """The capacity model's rate for one engine, from the profile's ban length and flag rate."""
+    profile = fault_profile("hostile", seed=args.seed)
+    good = ProxyMix.with_bad_share(proxies, args.bad_share).good
+    ban = profile.ban(engine)
+    return sustainable_rate(good, profile.flag_rate, ban.length)
+
+
+async def sustain(args: argparse.Namespace, sizes: list[int]) -> dict[str, dict[str, object]]:
+    """Per pool size: open-loop runs at rising multiples of the predicted rate, one engine."""
+    engine = args.engines.split(",")[0]
+    rows: dict[str, dict[str, object]] = {}
+    for size in sizes:
+        model = predicted(size, args, engine)
+        held: float | None = None
+        tried: dict[str, str] = {}
+        for share in args.sustain_shares:
+            rate = model * share
+            searches = max(50, round(rate * args.sustain_for))
+            run = await measure(args, f"{size}@{rate:.2f}", size, {}, searches, rate)
+            success = run.ok / max(run.searches, 1)
+            tried[f"{rate:.2f}/s ({share:g}x model)"] = (
+                f"{100 * success:.2f}% of {run.searches}, {run.attempts / max(run.searches, 1):.2f}"
+                " attempts/search"
+            )
+            print(f"  {size} proxies at {rate:.2f}/s: {success:.2%}", flush=True)
+            if success < 0.999 or not run.finished:
+                break
+            held = rate
+        rows[f"{size} proxies"] = {
+            "good proxies": ProxyMix.with_bad_share(size, args.bad_share).good,
+            "model's sustainable rate /s": round(model, 2),
+            "highest rate held at >= 99.9% /s": "none tried held" if held is None else held,
+            "runs": tried,
+        }
+    return rows
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, dict[str, object]]:
-    rows = {}
-    for name in ("naive", "resilient"):
-        rows[name] = summary(await run(name, args))
+    if args.sustain:
+        return await sustain(args, [int(n) for n in args.sustain.split(",")])
+    rows: dict[str, dict[str, object]] = {}
+    for name in args.policies.split(","):
+        run = await measure(args, name, args.proxies, POLICIES[name], args.searches, args.rate)
+        rows[name] = summary(run)
+        print(f"  {name}: {rows[name]['success rate']}", flush=True)
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--searches", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=40.0, help="searches started a second")
-    parser.add_argument("--concurrency", type=int, default=64, help="searches in flight, at most")
-    parser.add_argument("--proxies", type=int, default=10)
-    parser.add_argument("--bad-share", type=float, default=0.3)
-    parser.add_argument("--timeout", type=float, default=2.0, help="one attempt's limit, s")
-    parser.add_argument("--deadline", type=float, default=10.0, help="one search's limit, s")
-    parser.add_argument("--max-seconds", type=float, default=180.0, help="one run's limit, s")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--searches", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=40, help="searches in flight")
     parser.add_argument(
-        "--compress", type=float, default=16.0, help="divide the resilient run's durations by"
+        "--rate", type=float, default=None, help="open loop: searches a clock second"
+    )
+    parser.add_argument("--engines", default="bing,duckduckgo,yahoo,brave")
+    parser.add_argument("--proxies", type=int, default=100)
+    parser.add_argument("--bad-share", type=float, default=0.3)
+    parser.add_argument("--policies", default="naive,resilient")
+    parser.add_argument(
+        "--clock-speed", type=float, default=1.0, help="the demo's one clock, both sides"
+    )
+    parser.add_argument("--sustain", default="", help="pool sizes, e.g. 10,50,200")
+    parser.add_argument("--sustain-for", type=float, default=600.0, help="clock seconds a rate")
+    parser.add_argument(
+        "--sustain-shares",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[0.5, 0.75, 1.0, 1.25],
+        help="multiples of the predicted rate to try, rising",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="one run's limit, s")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--log", default="reliability.log", help="where the demos log")
     args = parser.parse_args()
     rows = asyncio.run(main_async(args))
-    print(f"hostile profile: {fault_profile('hostile', seed=args.seed).model_dump()}")
-    print(f"proxies: {ProxyMix.with_bad_share(args.proxies, args.bad_share)}\n")
+    print(f"\nhostile profile: {fault_profile('hostile', seed=args.seed).model_dump()}")
+    print(f"clock speed {args.clock_speed:g} (sandbox and service alike)\n")
     print(table(rows))
     if args.json:
-        with open(args.json, "wb") as out:
-            out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+        Path(args.json).write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":

@@ -157,7 +157,8 @@ def test_demo_serves_searches_from_the_sandbox_and_says_how() -> None:
         finally:
             proc.terminate()
             printed, _ = proc.communicate(timeout=20)
-    assert "API key: demo-key" in printed
+    assert "API key: demo-key (plan Unlimited: unlimited a minute, unlimited an hour, " in printed
+    assert "unlimited a month, unlimited in flight)" in printed
     assert f"curl '{url}/search.json?engine=bing&q=coffee&api_key=demo-key'" in printed
 
 

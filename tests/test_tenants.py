@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from serpgate.errors import AuthenticationError, InvalidRequest, NotFound
-from serpgate.settings import DEFAULT_PLANS
+from serpgate.settings import DEFAULT_PLANS, Plan
 from serpgate.store.memory import MemoryStore
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.tenants import TenantRegistry, hash_key, parse_bootstrap_keys
@@ -70,3 +70,15 @@ async def test_bootstrap_keys_from_settings() -> None:
         parse_bootstrap_keys("a:gold:k", DEFAULT_PLANS)
     with pytest.raises(ValueError, match="name:plan:key"):
         parse_bootstrap_keys("justakey", DEFAULT_PLANS)
+
+
+def test_in_flight_caps_are_per_plan_and_unlimited_means_unlimited() -> None:
+    assert DEFAULT_PLANS["free"].in_flight_cap(None) == 2
+    assert DEFAULT_PLANS["production"].in_flight_cap(None) == 40
+    assert DEFAULT_PLANS["unlimited"].in_flight_cap(None) is None
+    # A deployment-wide ceiling caps every plan, never raises one.
+    assert DEFAULT_PLANS["unlimited"].in_flight_cap(100) == 100
+    assert DEFAULT_PLANS["free"].in_flight_cap(100) == 2
+    assert Plan(name="Custom", per_minute=5).describe() == (
+        "5 a minute, unlimited an hour, unlimited a month, unlimited in flight"
+    )

@@ -1,9 +1,9 @@
 """Scenario 4: the hostile world, with the resilience off and on (``bench/reliability.py``).
 
-``bench/reliability.py`` (the resilient-upstream work's benchmark) starts a fresh hostile
-sandbox per run (the ``hostile`` fault profile and forward proxies of which a share is bad) and
-sends the same open-loop searches through the real fetcher twice: naive (one attempt, no
-ejection) and resilient (retries under the budget, ejection and pruning, the breaker). This
+``bench/reliability.py`` (the resilient-upstream work's benchmark) starts a fresh
+``serpgate demo --profile hostile`` per run (the ``hostile`` fault profile and forward proxies of
+which a share is bad, the service wired to them) and sends the same open-loop searches over HTTP
+twice: naive (one attempt, no ejection) and resilient (every setting at its default). This
 scenario runs it as it is, as a process of its own: ``repeats`` seeds at the default share of
 bad proxies, and one seed at each of the other ``bad_shares``, for the curve of success rate
 against the upstream failure rate (the share of single attempts that fail: the naive run's

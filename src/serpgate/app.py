@@ -25,6 +25,7 @@ from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
+from serpgate.clock import Clock
 from serpgate.engines.registry import ENGINE_TYPES, build_engines
 from serpgate.lifecycle import Lifecycle
 from serpgate.metrics import Metrics
@@ -48,7 +49,9 @@ def build_store(settings: Settings) -> Store:
     return RedisStore.from_url(settings.redis_url.get_secret_value(), settings.key_prefix)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The service; ``clock`` is the upstream layer's time, shared with an in-process sandbox
+    (``serpgate demo``, the reliability benchmark) so both run at one speed."""
     bootstrap = parse_bootstrap_keys(
         settings.api_keys.get_secret_value() if settings.api_keys else "", settings.plans
     )
@@ -69,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
             client,
             stats=UpstreamStats(on_attempt=metrics_.record_attempt),
             parse=parser.parse,
+            clock=clock,
         )
         engines = build_engines(settings.engine_urls)
         keeper = PageKeeper(parse.unrecognized_dir, parse.unrecognized_keep)

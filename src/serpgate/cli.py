@@ -27,6 +27,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 
 from serpgate.app import build_store, create_app
+from serpgate.clock import Clock
 from serpgate.engines.registry import build_engines
 from serpgate.errors import SerpgateError
 from serpgate.jsonlog import logging_config
@@ -43,6 +44,10 @@ from serpgate.traffic.tenants import TenantRegistry
 
 class CLIError(Exception):
     """A failure to report as one line."""
+
+
+# Forward proxies a hostile sandbox starts unless told otherwise.
+HOSTILE_PROXIES = 100
 
 
 def _settings(**overrides: object) -> Settings:
@@ -110,15 +115,20 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), **options)
 
 
-async def _start_world(args: argparse.Namespace, port: int) -> SandboxWorld:
+async def _start_world(
+    args: argparse.Namespace, port: int, clock: Clock | None = None
+) -> SandboxWorld:
     """The sandbox engines under ``--profile``, with ``--proxies`` forward proxies in front."""
     try:
         faults = fault_profile(args.profile)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    proxies = args.proxies if args.proxies is not None else (10 if args.profile != "calm" else 0)
+    # A hostile world bans for minutes: ten proxies sustain about two searches a second per
+    # engine there (docs/capacity.md), so the default pool is a real one's size.
+    default = HOSTILE_PROXIES if args.profile != "calm" else 0
+    proxies = args.proxies if args.proxies is not None else default
     mix = ProxyMix.with_bad_share(proxies, args.bad_share)
-    world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port)
+    world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port, clock=clock)
     return await world.start()
 
 
@@ -143,7 +153,9 @@ def _describe_world(world: SandboxWorld, profile: str) -> str:
 
 
 async def _demo(args: argparse.Namespace) -> None:
-    world = await _start_world(args, args.sandbox_port)
+    # One clock for the sandbox and the service: --clock-speed speeds up both or neither.
+    clock = Clock(args.clock_speed)
+    world = await _start_world(args, args.sandbox_port, clock)
     key = args.api_key or "demo_" + secrets.token_urlsafe(16)
     settings = _settings(
         host=args.host,
@@ -154,15 +166,16 @@ async def _demo(args: argparse.Namespace) -> None:
     )
     _configure_logging(settings.log_level)
     base = f"http://{settings.host}:{settings.port}"
+    plan, limits = settings.plans["unlimited"], settings.traffic.limits
     print(
         f"serpgate demo\n{_describe_world(world, args.profile)}\n"
-        f"  API key: {key}\n"
+        f"  API key: {key} (plan {plan.name}: {plan.describe(limits.in_flight_per_key)})\n"
         f"  try: curl '{base}/search.json?engine=bing&q=coffee&api_key={key}'\n"
         f"  docs: {base}/docs",
         flush=True,
     )
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, clock),
         host=settings.host,
         port=settings.port,
         access_log=False,
@@ -291,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--sandbox-port", type=int, default=8001, help="sandbox port (default: %(default)s)"
     )
     demo.add_argument("--api-key", default=None, help="the demo key (default: generated, printed)")
+    demo.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        help="run time this many times faster for the sandbox and the service alike, so that "
+        "bans lasting minutes come and go in a benchmark (default: %(default)s, real time)",
+    )
     demo.set_defaults(run=lambda a: asyncio.run(_demo(a)))
 
     sandbox = sub.add_parser(
@@ -318,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--proxies",
             type=int,
             default=None,
-            help="forward proxies to start (default: 10 when hostile, none when calm)",
+            help=f"forward proxies to start (default: {HOSTILE_PROXIES} when hostile, none when "
+            "calm)",
         )
         command.add_argument(
             "--bad-share",

@@ -146,6 +146,14 @@ class Metrics:
             ["engine"],
             registry=registry,
         )
+        self.capacity = Gauge(
+            "serpgate_upstream_capacity_per_second",
+            "Requests a second per engine: what the exits sustain (kind=sustainable, the "
+            "capacity model; absent until bans were seen) and what is asked (kind=demand)",
+            ["engine", "kind"],
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
         self.parse_seconds = Histogram(
             "serpgate_parse_duration_seconds",
             "Time to parse one result page, by engine",
@@ -220,6 +228,13 @@ class Metrics:
     def record_unrecognized(self, engine: str) -> None:
         """A page the engine's parser did not recognise, answered as a 502 and kept."""
         self.unrecognized.labels(self.engine_label(engine)).inc()
+
+    def set_capacity(self, engine: str, sustainable: float | None, demand: float) -> None:
+        """The capacity model's rate for ``engine`` (None: not known yet) and the demand."""
+        engine = self.engine_label(engine)
+        if sustainable is not None:
+            self.capacity.labels(engine, "sustainable").set(sustainable)
+        self.capacity.labels(engine, "demand").set(demand)
 
     def observe_parse(self, engine: str, seconds: float) -> None:
         self.parse_seconds.labels(self.engine_label(engine)).observe(seconds)

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import secrets
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -103,7 +102,7 @@ class SearchService:
         if params.output == "html":
             # The raw page is not cached (it is the large part); it still costs a search.
             async with self._admit_fetch(tenant):
-                html, _ = await self._fetch_page(engine, params)
+                html, _ = await self._fetch_page(engine, params, tenant)
             await self._traffic.quota.record(tenant.id)
             return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
         body = await self._answer(engine, params, tenant, base_url, search_id, utc_now())
@@ -144,8 +143,10 @@ class SearchService:
         """Entered only by a search that must wait for a fetch: cached answers stay free."""
         traffic = self._traffic
         try:
-            await traffic.quota.check(tenant.id, self._tenants.plan_of(tenant))
-            async with traffic.in_flight.slot(tenant.id, traffic.in_flight_per_key):
+            plan = self._tenants.plan_of(tenant)
+            await traffic.quota.check(tenant.id, plan)
+            cap = plan.in_flight_cap(traffic.in_flight_per_key)
+            async with traffic.in_flight.slot(tenant.id, cap):
                 yield
         except QuotaExceeded:
             self._metrics.record_rate_limited("month")
@@ -182,7 +183,7 @@ class SearchService:
         traffic = self._traffic
 
         async def fetch() -> bytes:
-            _, entry = await self._fetch_page(engine, params)
+            _, entry = await self._fetch_page(engine, params, tenant)
             return entry
 
         served = await traffic.answers.get(
@@ -223,11 +224,15 @@ class SearchService:
         except StoreUnavailable as exc:
             log.warning("search %s not archived: %s", search_id, exc)
 
-    async def _fetch_page(self, engine: Engine, params: SearchParams) -> tuple[str, bytes]:
-        """The page through the resilient upstream layer: the raw page and its cache entry."""
+    async def _fetch_page(
+        self, engine: Engine, params: SearchParams, tenant: Tenant
+    ) -> tuple[str, bytes]:
+        """The page through the resilient upstream layer: the raw page and its cache entry.
+
+        The tenant is named so that its failures weigh on its own breaker, not everyone's."""
         try:
             outcome = await self._fetcher.fetch(
-                engine, params, deadline=time.monotonic() + self._deadline
+                engine, params, deadline=self._fetcher.now() + self._deadline, tenant=tenant.id
             )
         except UnrecognizedPage as exc:
             # Raised, so neither cached nor charged; counted and kept, so that a new layout is
@@ -254,13 +259,15 @@ class SearchService:
         )
 
     def _publish_upstream(self, engine: str) -> None:
-        """Breaker and exit states for the metrics, refreshed whenever the engine was asked."""
-        snapshot = self._fetcher.snapshot()
-        breaker = snapshot["breakers"].get(engine)
-        if breaker is not None:
-            self._metrics.set_breaker_state(engine, breaker["state"])
-        exits = snapshot["proxies"]["engines"].get(engine, {})
-        self._metrics.set_proxy_states(engine, Counter(e["state"] for e in exits.values()))
+        """Breaker and exit states for the metrics, refreshed whenever the engine was asked.
+
+        Only this engine's view: the whole snapshot (every exit for every engine) costs
+        milliseconds with hundreds of exits, too much to pay on every search."""
+        view = self._fetcher.engine_view(engine)
+        self._metrics.set_breaker_state(engine, view["breaker"])
+        self._metrics.set_proxy_states(engine, view["exits"])
+        capacity = view["capacity"]
+        self._metrics.set_capacity(engine, capacity["sustainable_rate"], capacity["demand"])
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -25,7 +25,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Plan(BaseModel):
-    """What a tenant may do. ``None`` means unlimited."""
+    """What a tenant may do. ``None`` means unlimited.
+
+    ``in_flight`` caps the searches one key may have waiting for an upstream fetch at once.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -33,12 +36,37 @@ class Plan(BaseModel):
     per_minute: Annotated[int | None, Field(ge=1)] = None
     per_hour: Annotated[int | None, Field(ge=1)] = None
     per_month: Annotated[int | None, Field(ge=1)] = None
+    in_flight: Annotated[int | None, Field(ge=1)] = None
+
+    def in_flight_cap(self, ceiling: int | None) -> int | None:
+        """The key's in-flight cap: the plan's, under the deployment's ``ceiling`` if set."""
+        caps = [cap for cap in (self.in_flight, ceiling) if cap is not None]
+        return min(caps) if caps else None
+
+    def describe(self, ceiling: int | None = None) -> str:
+        """The limits in one line, as the demo's banner shows them."""
+
+        def limit(value: int | None, unit: str) -> str:
+            return f"unlimited {unit}" if value is None else f"{value} {unit}"
+
+        return ", ".join(
+            (
+                limit(self.per_minute, "a minute"),
+                limit(self.per_hour, "an hour"),
+                limit(self.per_month, "a month"),
+                limit(self.in_flight_cap(ceiling), "in flight"),
+            )
+        )
 
 
 DEFAULT_PLANS = {
-    "free": Plan(name="Free", per_minute=10, per_hour=100, per_month=250),
-    "developer": Plan(name="Developer", per_minute=100, per_hour=2_000, per_month=5_000),
-    "production": Plan(name="Production", per_minute=600, per_hour=20_000, per_month=100_000),
+    "free": Plan(name="Free", per_minute=10, per_hour=100, per_month=250, in_flight=2),
+    "developer": Plan(
+        name="Developer", per_minute=100, per_hour=2_000, per_month=5_000, in_flight=10
+    ),
+    "production": Plan(
+        name="Production", per_minute=600, per_hour=20_000, per_month=100_000, in_flight=40
+    ),
     "unlimited": Plan(name="Unlimited"),
 }
 
@@ -61,8 +89,9 @@ class ProxySettings(BaseModel):
     aside for one engine for ``eject_base`` × its recent ejections (at most ``eject_max``), never
     more than ``max_ejected_fraction`` of the exits; ``prune_after`` ejections inside
     ``prune_window`` drop it for good. A block (CAPTCHA, ban) rests the exit for that engine
-    alone, for its ``Retry-After`` or else ``eject_base`` × its blocks since it last answered
-    (at most ``eject_max``).
+    alone, for its ``Retry-After`` or else for the rest learnt of that engine's bans (from
+    ``rest_initial``, between ``rest_min`` and ``rest_max``), and ``block_prune_after`` blocked
+    probes in a row prune an exit that never recovers.
     """
 
     urls: list[SecretStr] = []
@@ -77,12 +106,21 @@ class ProxySettings(BaseModel):
     max_ejected_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
     prune_after: Annotated[int, Field(ge=1)] = 3
     prune_window: Annotated[float, Field(gt=0)] = 600.0
+    rest_initial: Annotated[float, Field(gt=0)] = 30.0
+    rest_min: Annotated[float, Field(gt=0)] = 5.0
+    rest_max: Annotated[float, Field(gt=0)] = 1800.0
+    block_prune_after: Annotated[int, Field(ge=1)] = 3
+    # Searches fail fast ("pool saturated") when demand is over the capacity model's rate and
+    # no more than this share of the exits is left for the engine.
+    saturation_reserve: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 
 class RetrySettings(BaseModel):
     """How often one search may try again: full-jitter backoff under an Envoy retry budget."""
 
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    # Retries after a fault of the exit alone that do not count towards max_attempts.
+    exit_retries: Annotated[int, Field(ge=0, le=10)] = 2
     backoff_base: Annotated[float, Field(ge=0)] = 0.1
     backoff_cap: Annotated[float, Field(ge=0)] = 2.0
     budget_ratio: Annotated[float, Field(ge=0, le=1)] = 0.2
@@ -90,13 +128,32 @@ class RetrySettings(BaseModel):
 
 
 class BreakerSettings(BaseModel):
-    """One engine's circuit breaker, as resilience4j counts: over the last ``window`` calls."""
+    """One engine's circuit breaker, as resilience4j counts: over the last ``window`` calls.
+
+    It opens only when the failures come from ``min_sources`` distinct tenants (or all of those
+    asking, when fewer ask). Each tenant has a breaker of its own per engine, over its last
+    ``tenant_window`` searches, so that one whose searches keep failing is slowed alone.
+    """
 
     window: Annotated[int, Field(ge=1)] = 50
     min_calls: Annotated[int, Field(ge=1)] = 20
     failure_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
     open_for: Annotated[float, Field(gt=0)] = 30.0
     half_open_calls: Annotated[int, Field(ge=1)] = 5
+    min_sources: Annotated[int, Field(ge=1)] = 3
+    tenant_window: Annotated[int, Field(ge=1)] = 10
+    tenant_min_calls: Annotated[int, Field(ge=1)] = 5
+
+    def for_tenant(self) -> BreakerSettings:
+        """The settings of one tenant's own breaker: its short window, one source."""
+        return self.model_copy(
+            update={
+                "window": self.tenant_window,
+                "min_calls": self.tenant_min_calls,
+                "half_open_calls": 1,
+                "min_sources": 1,
+            }
+        )
 
 
 class ResilienceSettings(BaseModel):
@@ -114,7 +171,9 @@ class LimitSettings(BaseModel):
     # counters (each replica then admits up to the full limit), "open" admits everything,
     # "closed" refuses with 503.
     on_redis_error: Literal["local", "open", "closed"] = "local"
-    in_flight_per_key: Annotated[int | None, Field(ge=1)] = 10
+    # A cap on every key's searches in flight over its plan's own (``Plan.in_flight``); None
+    # leaves each plan's, and ``unlimited`` means unlimited.
+    in_flight_per_key: Annotated[int | None, Field(ge=1)] = None
     # Longer than any search can take: an entry older than this belongs to a crashed replica.
     in_flight_ttl: Annotated[float, Field(gt=0)] = 60.0
 

@@ -111,3 +111,18 @@ class TestHelpers:
         )
         assert dated.day is not None
         assert dated.day.strftime("%b %d, %Y").replace(" 0", " ") == dated.date
+
+
+@pytest.mark.parametrize("engine", EMULATORS)
+@pytest.mark.parametrize("query", ["[coffee]", "a[1] b]", "http://[::1]/x", "@:/#?%"])
+def test_queries_with_url_syntax_render_and_parse(engine: str, query: str) -> None:
+    """Query terms go into the synthetic hosts; ``[`` there once crashed five emulators
+    (``urlsplit`` read it as an IPv6 literal) and answered 500."""
+    page = CORPUS.page(query, 1, 10)
+    html = EMULATORS[engine].render(page, f"/{engine}")
+    params = SearchParams(engine=engine, q=query)
+    data = build_engines({engine: "http://127.0.0.1:8000"})[engine].parse(html, params)
+    links = [result.link for result in data.organic_results or []]
+    assert len(links) == len(page.documents)
+    for link in links:
+        assert urlsplit(link).hostname

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.faults import (
     PROFILES,
+    BanRule,
     Fault,
     FaultInjector,
     FaultProfile,
@@ -84,6 +85,39 @@ def test_a_ban_lasts_while_the_address_keeps_knocking_and_lifts_once_it_rests() 
     clock.advance(30)
     assert not injector.banned("bing", "127.0.0.2")
     assert injector.plan("bing", "127.0.0.2").fault is None
+
+
+def test_each_engine_may_ban_at_its_own_threshold_and_for_its_own_length() -> None:
+    clock = FakeClock()
+    profile = BANNING.model_copy(update={"bans": {"google": BanRule(ban_after=1, ban_for=300)}})
+    injector = FaultInjector(profile, clock)
+    assert [injector.plan("google", "a").fault for _ in range(2)] == [None, Fault.CAPTCHA]
+    assert [injector.plan("bing", "a").fault for _ in range(3)] == [None] * 3  # bing: the default
+    clock.advance(200)
+    assert injector.banned("google", "a")  # 300 s, not the profile's 30
+    clock.advance(100)
+    assert not injector.banned("google", "a")
+
+
+def test_hostile_is_at_least_as_hostile_as_it_was_with_bans_lasting_minutes() -> None:
+    hostile = PROFILES["hostile"]
+    for engine in ("google", "bing", "duckduckgo", "yahoo", "brave", "startpage"):
+        ban = hostile.ban(engine)
+        assert ban.after is not None
+        assert ban.after <= 80
+        assert ban.window >= 2.0
+        assert ban.length >= 120  # minutes, renewed while the address keeps knocking
+    assert hostile.flag_rate >= 0.01
+    assert hostile.error_rate >= 0.02
+    assert hostile.reset_rate >= 0.01
+    assert hostile.truncate_rate >= 0.01
+    assert hostile.latency_sigma >= 1.4
+
+
+def test_new_bans_say_why_they_began() -> None:
+    injector = FaultInjector(FaultProfile(ban_after=2, ban_window=10, flag_rate=0.0), FakeClock())
+    plans = [injector.plan("bing", "a") for _ in range(4)]
+    assert [plan.ban for plan in plans] == [None, None, "rate", None]  # the 4th: already banned
 
 
 # Random faults

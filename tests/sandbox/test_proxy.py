@@ -12,7 +12,7 @@ import pytest
 from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.duckduckgo import DuckDuckGoEmulator
 from serpgate.sandbox.faults import FaultProfile
-from serpgate.sandbox.proxy import ForwardProxy, ProxyKind
+from serpgate.sandbox.proxy import ForwardProxy, ProxyKind, proxy_address
 from serpgate.sandbox.world import ProxyMix, SandboxWorld
 
 
@@ -139,3 +139,24 @@ async def test_the_hostile_world_starts_on_loopback_and_reports_its_counts() -> 
             "127.0.0.10 (slow)",
             "127.0.0.11 (forbidden)",
         ]
+
+
+def test_proxy_addresses_run_past_one_octet_and_skip_the_edges() -> None:
+    assert proxy_address(1) == "127.0.0.2"
+    assert proxy_address(253) == "127.0.0.254"
+    assert proxy_address(254) == "127.0.1.1"
+    addresses = [proxy_address(n) for n in range(1, 1001)]
+    assert len(set(addresses)) == 1000
+    assert not any(a.endswith((".0", ".255")) or a == "127.0.0.1" for a in addresses)
+
+
+async def test_hundreds_of_proxies_each_reach_the_engine_from_its_own_address(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with SandboxWorld([BingEmulator()], proxies=ProxyMix(good=300)) as world:
+        search = f"{world.engine_urls['bing']}/search?q=coffee"
+        for proxy in (world.proxies[0], world.proxies[253], world.proxies[-1]):
+            async with session.get(search, proxy=proxy.url) as response:
+                assert response.status == 200
+        seen = (await clients(session, world))["bing"]
+        assert seen == {"127.0.0.2": 1, "127.0.1.1": 1, "127.0.1.47": 1}

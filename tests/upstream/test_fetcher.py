@@ -7,6 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 
 from serpgate.engines.base import Engine, UpstreamRequest
@@ -98,8 +99,8 @@ class Rig:
     def exit_of(self, call: Call) -> Exit:
         return next(e for e in EXITS if e.url == call.proxy)
 
-    async def fetch(self, deadline: float = 10.0) -> FetchOutcome:
-        return await self.fetcher.fetch(StubEngine(), PARAMS, self.clock() + deadline)
+    async def fetch(self, deadline: float = 10.0, tenant: str = "") -> FetchOutcome:
+        return await self.fetcher.fetch(StubEngine(), PARAMS, self.clock() + deadline, tenant)
 
 
 def rig(
@@ -107,20 +108,27 @@ def rig(
     exits: list[Exit] = EXITS,
     breaker: BreakerSettings | None = None,
     parse: Parser = parse_inline,
+    clock: FakeClock | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    exit_retries: int = 0,
+    proxies: ProxySettings | None = None,
 ) -> Rig:
-    clock = FakeClock()
+    clock = clock or FakeClock()
     transport = ScriptedTransport(clock, *steps)
     rng = random.Random(5)
     fetcher = Fetcher(
         transport,
-        pool=ProxyPool(exits, ProxySettings(), clock, rng),
-        retry=RetryPolicy(3, FullJitterBackoff(0.1, 1.0, rng)),
+        pool=ProxyPool(exits, proxies or ProxySettings(), clock, rng),
+        retry=RetryPolicy(3, FullJitterBackoff(0.1, 1.0, rng), exit_retries),
         new_breaker=lambda: CircuitBreaker(breaker or BreakerSettings(), clock),
         new_budget=lambda: RetryBudget(0.2, 3),
+        new_tenant_breaker=lambda: CircuitBreaker(
+            (breaker or BreakerSettings()).for_tenant(), clock
+        ),
         parse=parse,
         clock=clock,
         wall_clock=lambda: 1_700_000_000.0,
-        sleep=clock.sleep,
+        sleep=sleep or clock.sleep,
     )
     return Rig(clock, transport, fetcher)
 
@@ -325,8 +333,115 @@ async def test_snapshot_has_exits_breakers_budgets_and_counts() -> None:
     r = rig(TransientUpstreamError("reset"), page())
     await r.fetch()
     snapshot = r.fetcher.snapshot()
-    assert set(snapshot) == {"proxies", "breakers", "budgets", "stats"}
+    assert set(snapshot) == {"proxies", "capacity", "breakers", "budgets", "stats"}
+    assert snapshot["capacity"]["stub"]["exits"] == 3
+    assert snapshot["capacity"]["stub"]["sustainable_rate"] is None  # no ban seen yet
     assert snapshot["breakers"] == {"stub": r.fetcher.breaker("stub").snapshot()}
     assert snapshot["budgets"]["stub"]["retries_granted"] == 1
     attempts = snapshot["stats"]["attempts"]
     assert sorted(a["outcome"] for a in attempts) == ["ok", "transient"]
+
+
+# Budgets that fit the fault
+
+
+async def test_a_retry_after_the_exits_own_fault_does_not_spend_the_budget() -> None:
+    """A CAPTCHA on one exit, then a dead proxy: both go to other exits though every slot of
+    the engine's retry budget is taken."""
+    dead = TransientUpstreamError("stub: ClientProxyConnectionError")
+    dead.__cause__ = aiohttp.ClientProxyConnectionError(
+        aiohttp.client_reqrep.ConnectionKey("127.0.0.2", 3128, False, True, None, None, None),
+        OSError(111, "refused"),
+    )
+    r = rig(page("captcha"), dead, page())
+    budget = r.fetcher.budget("stub")
+    for _ in range(3):
+        assert budget.try_start_retry()
+    outcome = await r.fetch()
+    assert outcome.attempts == 3
+    assert budget.retries_denied == 0
+    assert budget.retries_granted == 3  # only the three taken above
+
+
+async def test_a_backoff_sleep_holds_no_retry_slot() -> None:
+    clock = FakeClock()
+    held: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        held.append(r.fetcher.budget("stub").retries_in_flight)
+        clock.advance(seconds)
+
+    r = rig(page(status=503, **{"Retry-After": "1"}), page(), clock=clock, sleep=sleep)
+    outcome = await r.fetch()
+    assert outcome.attempts == 2
+    assert held == [0]  # asleep, the retry held nothing
+    assert r.fetcher.budget("stub").retries_granted == 1
+
+
+async def test_the_budget_grows_with_the_searches_in_flight() -> None:
+    budget = RetryBudget(0.2, 3)
+    for _ in range(40):
+        budget.start_request()
+    assert budget.limit == 8  # max(3, 20% of 40)
+    assert all(budget.try_start_retry() for _ in range(8))
+    assert not budget.try_start_retry()
+
+
+# Tenants kept apart
+
+
+async def test_one_tenants_failing_searches_do_not_open_the_breaker_for_everyone() -> None:
+    """The noisy neighbour: a tenant whose queries the engine fails (once, a sandbox crash on
+    ``[``) would open the engine's breaker for every tenant. Now only that tenant is slowed."""
+    settings = BreakerSettings(window=50, min_calls=15, min_sources=3, tenant_min_calls=5)
+    failing = [page(status=500)] * 15
+    r = rig(page(), page(), *failing, page(), page(), breaker=settings)
+    await r.fetch(tenant="quiet")
+    await r.fetch(tenant="other")
+    for _ in range(5):
+        with pytest.raises(TransientUpstreamError):
+            await r.fetch(tenant="noisy")
+    engine = r.fetcher.breaker("stub")
+    assert engine.snapshot()["failure_rate"] == pytest.approx(15 / 17)
+    assert engine.state is BreakerState.CLOSED  # the failures are one tenant's
+    calls = len(r.transport.calls)
+    with pytest.raises(ServiceUnavailable, match="your searches on stub keep failing") as caught:
+        await r.fetch(tenant="noisy")
+    assert caught.value.retry_after == pytest.approx(30)
+    assert len(r.transport.calls) == calls  # refused without a call
+    assert (await r.fetch(tenant="quiet")).attempts == 1  # the others are served
+    assert (await r.fetch(tenant="other")).attempts == 1
+
+
+async def test_failures_across_tenants_open_the_engines_breaker() -> None:
+    settings = BreakerSettings(window=10, min_calls=9, min_sources=3, tenant_min_calls=5)
+    r = rig(*[page(status=500)] * 9, breaker=settings)
+    for tenant in ("a", "b", "c"):
+        with pytest.raises(TransientUpstreamError):
+            await r.fetch(tenant=tenant)
+    assert r.fetcher.breaker("stub").state is BreakerState.OPEN
+    with pytest.raises(ServiceUnavailable, match="stub is failing"):
+        await r.fetch(tenant="d")
+
+
+async def test_a_single_tenant_service_still_has_a_breaker() -> None:
+    settings = BreakerSettings(window=10, min_calls=6, min_sources=3)
+    r = rig(*[page(status=500)] * 6, breaker=settings)
+    for _ in range(2):
+        with pytest.raises(TransientUpstreamError):
+            await r.fetch()
+    assert r.fetcher.breaker("stub").state is BreakerState.OPEN
+
+
+async def test_retries_after_exit_faults_are_free_of_the_attempt_limit_up_to_a_point() -> None:
+    exits = [Exit.proxy(f"http://127.0.0.{n}:3128") for n in range(2, 9)]
+    r = rig(
+        page("captcha"), page(status=403), page("captcha"), page(status=500), page(),
+        exits=exits, exit_retries=2,
+    )  # fmt: skip
+    outcome = await r.fetch()
+    assert outcome.attempts == 5  # three exits' faults, two of them free; one engine fault
+    blocked = rig(*[page("captcha")] * 6, exits=exits, exit_retries=2)
+    with pytest.raises(BlockedError):
+        await blocked.fetch()
+    assert len(blocked.transport.calls) == 5  # 3 + 2 free, then no more

@@ -20,6 +20,10 @@ SETTINGS = ProxySettings(
     max_ejected_fraction=0.5,
     prune_after=3,
     prune_window=100,
+    rest_initial=10,
+    rest_min=2,
+    rest_max=40,
+    block_prune_after=3,
 )
 A, B, C, D = (Exit.proxy(f"http://127.0.0.{n}:3128") for n in range(2, 6))
 
@@ -157,18 +161,113 @@ def test_repeated_ejections_within_the_window_prune_for_good() -> None:
     assert state(pool, A, "duckduckgo") is ExitState.HEALTHY
 
 
-def test_repeated_blocks_rest_longer_until_the_exit_answers_again() -> None:
+def rest_of(pool: ProxyPool, via: Exit, engine: str = "bing") -> float:
+    return pool.snapshot()["engines"][engine][via.label]["resting_for"]
+
+
+def test_one_ban_counts_once_however_many_attempts_were_in_flight() -> None:
+    """Ten attempts out through A as its ban lands: ten blocks come back, one ban is counted."""
     clock = FakeClock()
     pool = pool_of(A, B, C, D, clock=clock)
-    for expected in (10, 20, 25, 25):
-        pool.record_block(pool.begin(A, "bing"))
-        resting_for = pool.snapshot()["engines"]["bing"][A.label]["resting_for"]
-        assert resting_for == expected
-        clock.advance(resting_for)
-    assert state(pool, A) is ExitState.HEALTHY  # never pruned: a ban lifts in time
     pool.record_success(pool.begin(A, "bing"), 0.1)
+    leases = [pool.begin(A, "bing") for _ in range(10)]
+    clock.advance(0.5)
+    for lease in leases:
+        pool.record_block(lease)
+        clock.advance(0.01)
+    health = pool.health(A, "bing")
+    assert health.blocks == 10
+    assert health.consecutive_blocks == 1
+    assert health.rest == 10  # rest_initial, not escalated ten times
+    assert state(pool, A) is ExitState.RESTING
+    assert pool.learnt_rest("bing") == 10
+
+
+def test_a_success_sent_before_the_ban_does_not_lift_it() -> None:
+    clock = FakeClock()
+    pool = pool_of(A, B, clock=clock)
+    early = pool.begin(A, "bing")
+    clock.advance(0.1)
     pool.record_block(pool.begin(A, "bing"))
-    assert pool.snapshot()["engines"]["bing"][A.label]["resting_for"] == 10
+    pool.record_success(early, 0.2)
+    assert state(pool, A) is ExitState.RESTING
+    assert pool.health(A, "bing").rest == 10
+
+
+def test_rests_lengthen_on_a_repeated_block_and_shorten_after_an_answer() -> None:
+    clock = FakeClock()
+    pool = pool_of(A, B, C, D, clock=clock)
+    pool.record_success(pool.begin(A, "bing"), 0.1)
+    for expected in (10, 20, 40, 40):
+        pool.record_block(pool.begin(A, "bing"))
+        assert rest_of(pool, A) == expected
+        clock.advance(expected)
+        assert state(pool, A) is ExitState.PROBING
+    assert pool.learnt_rest("bing") == 40  # the engine's bans outlast 20 s
+    assert state(pool, A) is ExitState.PROBING  # delivered before: a ban lifts in time
+    pool.record_success(pool.begin(A, "bing"), 0.1)  # the probe answers after 40 s
+    assert state(pool, A) is ExitState.HEALTHY
+    assert pool.learnt_rest("bing") == 30  # 0.75 × the rest that worked
+    pool.record_block(pool.begin(B, "bing"))  # another exit starts from what was learnt
+    assert rest_of(pool, B) == 30
+    assert pool.learnt_rest("duckduckgo") == 10  # per engine
+
+
+def test_a_retry_after_on_a_block_sets_the_rest_but_not_what_is_learnt() -> None:
+    pool = pool_of(A, B, clock=FakeClock())
+    pool.record_block(pool.begin(A, "bing"), retry_after=3)
+    assert rest_of(pool, A) == 3
+
+
+def test_an_exit_blocked_forever_is_pruned() -> None:
+    """A proxy answering 403 to everything: it has never delivered a page, and every probe after
+    a rest is blocked again. Three in a row prune it for that engine."""
+    clock = FakeClock()
+    pool = pool_of(A, B, C, D, clock=clock)
+    for _ in range(3):
+        assert state(pool, A) is not ExitState.PRUNED
+        pool.record_block(pool.begin(A, "bing"))
+        clock.advance(rest_of(pool, A))
+    assert state(pool, A) is ExitState.PRUNED
+    assert A not in picks(pool)
+    assert pool.learnt_rest("bing") == 10  # it taught nothing of the engine's bans
+    # One that has delivered before is a banned exit: its rests grow, it is not pruned early.
+    pool.record_success(pool.begin(B, "bing"), 0.1)
+    for _ in range(3):
+        pool.record_block(pool.begin(B, "bing"))
+        clock.advance(rest_of(pool, B))
+    assert state(pool, B) is ExitState.PROBING
+    pool.record_block(pool.begin(B, "bing"))  # rests 10, 20, 40, 40: then three at the longest
+    clock.advance(40)
+    assert state(pool, B) is ExitState.PROBING
+    pool.record_block(pool.begin(B, "bing"))
+    assert state(pool, B) is ExitState.PRUNED
+
+
+def test_exits_back_from_rest_take_one_probe_each_so_waiting_searches_spread() -> None:
+    clock = FakeClock()
+    pool = pool_of(A, B, C, D, clock=clock)
+    for via in (A, B, C, D):
+        pool.record_success(pool.begin(via, "bing"), 0.1)
+        pool.record_block(pool.begin(via, "bing"))
+        clock.advance(1)
+    clock.advance(6.5)  # A is back (rested 10 s from t=0); B, C and D are not yet
+    first = pool.choose("bing")
+    assert first == Choice(A)
+    pool.begin(A, "bing")  # A's probe is out
+    second = pool.choose("bing")
+    # Not onto A at once: wait for its probe's answer (about its latency) or for B, back in 0.5 s.
+    assert 0 < second.wait <= 0.5
+    clock.advance(3)
+    chosen = []
+    for _ in range(3):
+        choice = pool.choose("bing")
+        assert choice.wait == 0
+        pool.begin(choice.via, "bing")
+        chosen.append(choice.via)
+    assert sorted(e.label for e in chosen) == sorted(e.label for e in (B, C, D))
+    # Every exit has a probe out: the next search waits about one latency for an answer.
+    assert 0 < pool.choose("bing").wait <= 0.1
 
 
 def test_ejections_older_than_the_window_are_forgiven() -> None:
@@ -241,12 +340,6 @@ def test_a_block_rests_that_exit_for_that_engine_only() -> None:
     assert state(pool, A, "duckduckgo") is ExitState.HEALTHY
     assert pool.health(A, "bing").blocks == 1
     assert A not in picks(pool)
-
-
-def test_a_retry_after_on_a_block_replaces_the_guess() -> None:
-    pool = pool_of(A, B, clock=FakeClock())
-    pool.record_block(pool.begin(A, "bing"), retry_after=3)
-    assert pool.snapshot()["engines"]["bing"][A.label]["resting_for"] == 3
 
 
 def test_retry_after_rests_an_exit_even_past_the_ejection_cap() -> None:

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from serpgate.clock import Clock
 from serpgate.engines.bing import BingEngine
 from serpgate.engines.duckduckgo import DuckDuckGoEngine
 from serpgate.errors import ServiceUnavailable, TransientUpstreamError
@@ -54,6 +55,7 @@ def fetcher(
     proxies: ProxySettings | None = None,
     retry: RetrySettings = QUICK_RETRY,
     breaker: BreakerSettings = PATIENT_BREAKER,
+    clock: Clock | None = None,
 ) -> Fetcher:
     exits = ProxySettings(urls=[SecretStr(url) for url in world.proxy_urls])
     settings = ResilienceSettings(
@@ -61,7 +63,7 @@ def fetcher(
         retry=retry,
         breaker=breaker,
     )
-    return Fetcher.from_settings(settings, client, rng=random.Random(11))
+    return Fetcher.from_settings(settings, client, rng=random.Random(11), clock=clock)
 
 
 async def search(
@@ -69,7 +71,7 @@ async def search(
 ) -> FetchOutcome:
     kinds = {"bing": BingEngine, "duckduckgo": DuckDuckGoEngine}
     built = kinds[engine](world.engine_urls[engine])
-    return await f.fetch(built, SearchParams(engine=engine, q=q), time.monotonic() + deadline)
+    return await f.fetch(built, SearchParams(engine=engine, q=q), f.now() + deadline)
 
 
 def exit_at(f: Fetcher, world: SandboxWorld, index: int) -> Exit:
@@ -217,3 +219,64 @@ async def test_retries_stay_inside_the_budget(client: UpstreamClient) -> None:
         assert sent < searches * 3
         assert budget["retries_in_flight"] == 0
         assert budget["requests_in_flight"] == 0
+
+
+# One clock for the service and the sandbox
+
+# A thousand times real time: a 30 s rest passes in 30 ms, on both sides at once.
+FAST = 1000.0
+
+
+async def test_the_service_and_the_sandbox_share_one_sped_up_clock(
+    client: UpstreamClient,
+) -> None:
+    """A 120 s ban and a 200 s rest, both on one clock at 100×: after 2 real seconds the ban
+    has lifted in the world, the exit's probe answers, and the rest learnt shortens."""
+    clock = Clock(100)
+    faults = FaultProfile(ban_after=3, ban_window=600, ban_for=120)
+    async with SandboxWorld([BingEmulator()], faults, ProxyMix(good=3), clock=clock) as world:
+        f = fetcher(client, world, ProxySettings(rest_initial=200), clock=clock)
+        for n in range(40):
+            await search(f, world, f"coffee {n}", deadline=500)
+            flagged = [e for e in f.pool.exits if f.pool.health(e, "bing").blocks]
+            if flagged:
+                break
+        [banned] = flagged
+        health = f.pool.health(banned, "bing")
+        address = str(banned.url).split("//")[1].split(":")[0]
+        injector = world.app[STATE].faults
+        assert injector.banned("bing", address)
+        assert f.pool.state(banned, "bing") is ExitState.RESTING
+
+        started = time.perf_counter()
+        await clock.sleep(200)
+        assert time.perf_counter() - started < 3
+        assert not injector.banned("bing", address)
+        assert f.pool.state(banned, "bing") is ExitState.PROBING
+        answered = health.successes
+        others = [e for e in f.pool.exits if e != banned]
+        for n in range(40):
+            await search(f, world, f"tea {n}", deadline=500)
+            if health.successes > answered or f.pool.state(banned, "bing") is ExitState.HEALTHY:
+                break
+            assert all(f.pool.state(e, "bing") is not ExitState.PRUNED for e in others)
+        assert f.pool.state(banned, "bing") is ExitState.HEALTHY
+        assert f.pool.learnt_rest("bing") == pytest.approx(150)  # 0.75 × the rest that worked
+
+
+async def test_a_proxy_forbidding_everything_is_pruned(client: UpstreamClient) -> None:
+    clock = Clock(FAST)
+    mix = ProxyMix(good=2, forbidden=1)
+    async with SandboxWorld([BingEmulator()], proxies=mix, clock=clock) as world:
+        f = fetcher(client, world, ProxySettings(rest_initial=30), clock=clock)
+        forbidden = exit_at(f, world, 2)
+        for n in range(200):
+            outcome = await search(f, world, f"coffee {n}", deadline=5 * FAST)
+            assert outcome.data.organic_results  # another exit answers every time
+            if f.pool.state(forbidden, "bing") is ExitState.PRUNED:
+                break
+            await clock.sleep(10)
+        assert f.pool.state(forbidden, "bing") is ExitState.PRUNED
+        assert f.pool.health(forbidden, "bing").blocks == 3  # a block, then two probes
+        assert f.pool.learnt_rest("bing") == 30  # it taught nothing of Bing's bans
+        assert world.proxy_stats()["127.0.0.4 (forbidden)"]["forbidden"] == 3

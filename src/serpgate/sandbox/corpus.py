@@ -107,7 +107,7 @@ def _page(seed: int, pages_per_query: int, query: str, page: int, num: int) -> R
 def _document(seed: int, query: str, terms: list[str], rank: int) -> Document:
     rng = _rng(seed, "doc", query, rank)
     host_word = rng.choice(_WORDS)
-    host = f"{rng.choice(_SITES)}.{host_word}{rng.choice(terms)}.{rng.choice(_TLDS)}"
+    host = f"{rng.choice(_SITES)}.{host_word}{_host_label(rng.choice(terms))}.{rng.choice(_TLDS)}"
     path = "/".join(rng.sample(_WORDS, rng.randint(1, 3)))
     title_words = [*terms, *rng.sample(_WORDS, rng.randint(2, 5))]
     rng.shuffle(title_words)
@@ -123,6 +123,12 @@ def _document(seed: int, query: str, terms: list[str], rank: int) -> Document:
         snippet=_sentence(rng, terms, rng.randint(16, 32)),
         date=date,
     )
+
+
+def _host_label(term: str) -> str:
+    """The part of a query term a hostname can carry: a query may hold ``[``, ``:`` or ``/``,
+    and a URL built with them is no URL (``urlsplit`` takes ``[`` for an IPv6 literal)."""
+    return "".join(c for c in term if c.isascii() and c.isalnum())
 
 
 def _sentence(rng: random.Random, terms: list[str], length: int) -> str:

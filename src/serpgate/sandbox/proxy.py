@@ -1,8 +1,9 @@
 """``ForwardProxy``: a sandbox HTTP forward proxy that reaches engines from its own address.
 
 Real proxy pools work because each proxy is a different IP to the engine. Linux routes all of
-127.0.0.0/8 to the loopback interface, so proxy N listens on, and connects out from, its own
-address 127.0.0.(N+1): the emulators see one client address per proxy and can ban them one by one.
+127.0.0.0/8 to the loopback interface, so each proxy listens on, and connects out from, its own
+loopback address (``proxy_address``): the emulators see one client address per proxy and can ban
+them one by one, for hundreds of proxies.
 
 It speaks the plain-HTTP proxy protocol (absolute-form ``GET http://host/path``), which is all the
 sandbox's plain-http engines need; CONNECT tunnels are out of scope. Its kind decides how it
@@ -10,7 +11,7 @@ fails, as the proxies of a bought list fail:
 
 - ``good`` forwards faithfully, answering 502 or 504 when the engine resets or stalls;
 - ``dead`` refuses every connection (its port is bound but never listens);
-- ``slow`` forwards after ``delay`` seconds;
+- ``slow`` forwards after ``delay`` seconds (of the shared clock);
 - ``forbidden`` answers 403 to everything.
 
 Addressed directly (origin-form), ``GET /_proxy/stats`` returns what it served and injected.
@@ -18,9 +19,9 @@ Addressed directly (origin-form), ``GET /_proxy/stats`` returns what it served a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hmac
+import ipaddress
 import socket
 from collections import Counter
 from enum import StrEnum
@@ -29,6 +30,8 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 from yarl import URL
+
+from serpgate.clock import Clock
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded; the
 # length is recomputed for the body as sent.
@@ -48,6 +51,19 @@ _HOP_BY_HOP = frozenset(
 )
 
 
+def proxy_address(n: int) -> str:
+    """The loopback address of the ``n``-th proxy (1-based): 127.0.0.2, 127.0.0.3, ...
+
+    127.0.0.1 stays the service's own; addresses ending in .0 or .255 are skipped, so the
+    numbering runs on into 127.0.1.1 past 127.0.0.254.
+    """
+    if n < 1:
+        raise ValueError("proxies are numbered from 1")
+    # 254 usable host numbers (1..254) a /24; number 0 of all, 127.0.0.1, is the service's.
+    block, host = divmod(n, 254)
+    return str(ipaddress.IPv4Address(0x7F000000 + block * 256 + host + 1))
+
+
 class ProxyKind(StrEnum):
     GOOD = "good"
     DEAD = "dead"
@@ -64,8 +80,10 @@ class ForwardProxy:
         delay: float = 5.0,
         credentials: tuple[str, str] | None = None,
         upstream_timeout: float = 30.0,
+        clock: Clock | None = None,
     ) -> None:
         self.address = address
+        self._clock = clock or Clock()
         self.kind = kind
         self.delay = delay
         self.stats: Counter[str] = Counter()
@@ -135,7 +153,7 @@ class ForwardProxy:
             return web.Response(status=403, text="Forbidden by proxy policy")
         if self.kind is ProxyKind.SLOW:
             self.stats["delayed"] += 1
-            await asyncio.sleep(self.delay)
+            await self._clock.sleep(self.delay)
         return await self._forward(request)
 
     async def _forward(self, request: web.BaseRequest) -> web.Response:

@@ -7,8 +7,9 @@ is slow, an error, a reset or a truncated body (``sandbox.faults``); ``calm`` in
 
 Operator endpoints, which tests and the demo use to prove and steer the hostility:
 
-- ``GET /_sandbox/stats``: counts per engine: ``requests``, ``served`` and every ``injected.*``
-  fault, so a test can show how hostile the world really was;
+- ``GET /_sandbox/stats``: counts per engine: ``requests``, ``served``, every ``injected.*``
+  fault and the bans begun (``bans.flag`` at random, ``bans.rate`` over the threshold), so a
+  test can show how hostile the world really was;
 - ``GET /_sandbox/clients``: requests per engine per client address (each proxy has its own);
 - ``POST /_sandbox/block?engine=E&on=1``: E answers its block page to everyone;
 - ``POST /_sandbox/outage?engine=E&on=1&status=503&retry_after=2&answers=N``: E answers that
@@ -20,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from serpgate.clock import Clock
 from serpgate.sandbox.corpus import Corpus
 from serpgate.sandbox.emulator import Emulator
 from serpgate.sandbox.faults import SLOW_AFTER, Fault, FaultInjector, FaultPlan, FaultProfile
@@ -59,11 +60,15 @@ def create_sandbox_app(
     emulators: Iterable[Emulator],
     corpus: Corpus | None = None,
     faults: FaultProfile | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Clock | None = None,
 ) -> web.Application:
+    """The sandbox app; ``clock`` is the one the service shares (bans, latency), real by default."""
     world = corpus or Corpus()
+    clock = clock or Clock()
     app = web.Application()
-    app[STATE] = SandboxState(faults=FaultInjector(faults or FaultProfile(name="calm"), clock))
+    app[STATE] = SandboxState(
+        faults=FaultInjector(faults or FaultProfile(name="calm"), clock.monotonic)
+    )
 
     def handler(emulator: Emulator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         engine = emulator.engine
@@ -88,13 +93,15 @@ def create_sandbox_app(
             plan = state.faults.plan(engine, address)
             if plan.fault is Fault.CAPTCHA:
                 stats[f"{engine}.injected.captcha"] += 1
+                if plan.ban is not None:
+                    stats[f"{engine}.bans.{plan.ban}"] += 1
                 return web.Response(
                     status=plan.status, text=emulator.render_block(), content_type="text/html"
                 )
             if plan.delay >= SLOW_AFTER:
                 stats[f"{engine}.injected.slow"] += 1
             if plan.delay > 0:
-                await asyncio.sleep(plan.delay)
+                await clock.sleep(plan.delay)
             asked = emulator.page_request(request.query)
             if asked is None:
                 stats[f"{engine}.bad_request"] += 1

@@ -1,23 +1,27 @@
 """``SandboxWorld``: the whole hostile world on loopback, started and stopped as one.
 
 The sandbox server (every emulator, one fault profile) on 127.0.0.1 and N forward proxies on
-127.0.0.2, 127.0.0.3, ..., so that the service under test reaches the engines through as many
-distinct client addresses. ``serpgate sandbox``, ``serpgate demo --profile hostile``, the
-integration tests and the reliability benchmark all start the world through this one class.
+127.0.0.2, 127.0.0.3, ... (hundreds of them, if need be: see ``proxy_address``), so that the
+service under test reaches the engines through as many distinct client addresses.
+``serpgate sandbox``, ``serpgate demo --profile hostile``, the integration tests and the
+reliability benchmark all start the world through this one class. It runs on the ``Clock`` it is
+given, which a service in the same process shares.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from aiohttp import web
 
+from serpgate.clock import Clock
 from serpgate.sandbox.corpus import Corpus
 from serpgate.sandbox.emulator import Emulator
 from serpgate.sandbox.faults import FaultProfile
-from serpgate.sandbox.proxy import ForwardProxy, ProxyKind
+from serpgate.sandbox.proxy import ForwardProxy, ProxyKind, proxy_address
 from serpgate.sandbox.server import STATE, create_sandbox_app
 
 _BAD_KINDS = (ProxyKind.DEAD, ProxyKind.SLOW, ProxyKind.FORBIDDEN)
@@ -65,16 +69,21 @@ class SandboxWorld:
         host: str = "127.0.0.1",
         port: int = 0,
         proxy_credentials: tuple[str, str] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.app = create_sandbox_app(emulators, corpus, faults)
+        self.clock = clock or Clock()
+        self.app = create_sandbox_app(emulators, corpus, faults, self.clock)
         self._engines = [emulator.engine for emulator in emulators]
         self._host = host
         self._port = port
         mix = proxies or ProxyMix()
-        # Proxy N (1-based) is 127.0.0.(N+1): 127.0.0.1 stays the service's own address.
         self.proxies = [
             ForwardProxy(
-                f"127.0.0.{n + 1}", kind, delay=mix.slow_delay, credentials=proxy_credentials
+                proxy_address(n),
+                kind,
+                delay=mix.slow_delay,
+                credentials=proxy_credentials,
+                clock=self.clock,
             )
             for n, kind in enumerate(mix.kinds(), start=1)
         ]
@@ -97,13 +106,13 @@ class SandboxWorld:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
-        for proxy in self.proxies:
-            await proxy.start()
+        # Hundreds of proxies start in a few batches rather than one by one.
+        for first in range(0, len(self.proxies), 64):
+            await asyncio.gather(*(p.start() for p in self.proxies[first : first + 64]))
         return self
 
     async def close(self) -> None:
-        for proxy in self.proxies:
-            await proxy.close()
+        await asyncio.gather(*(proxy.close() for proxy in self.proxies))
         if self._runner is not None:
             await self._runner.cleanup()
 

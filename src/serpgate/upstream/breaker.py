@@ -6,6 +6,13 @@ every call is refused for ``open_for`` seconds, which the API answers as 503 wit
 instead of queueing clients behind a dead engine. HALF_OPEN: ``half_open_calls`` probes go through;
 when all have answered, their failure rate decides between CLOSED (a fresh window) and OPEN again.
 
+Failures are counted by who asked (``source``: the tenant). One tenant's searches failing, say
+on queries the engine chokes on, are that tenant's trouble: the breaker opens only when the
+failing calls in its window come from at least ``min_sources`` distinct sources, or from every
+source in the window when fewer have asked (a single-tenant service still has a breaker). The
+fetcher keeps a small breaker per tenant too, so a tenant whose own searches keep failing is
+slowed alone.
+
 Each permit carries the generation of the state that issued it, so a slow call that started
 before the breaker opened cannot, when it finally fails, count as one of the half-open probes.
 Calls that say nothing about the engine's health (a CAPTCHA for one proxy, a dead proxy, a
@@ -56,8 +63,8 @@ class CircuitBreaker:
         self._clock = clock
         self._state = BreakerState.CLOSED
         self._generation = 0
-        # True for a failure; the deque's maxlen makes it the count-based sliding window.
-        self._window: deque[bool] = deque(maxlen=settings.window)
+        # (failed, source) per call; the deque's maxlen makes it the count-based sliding window.
+        self._window: deque[tuple[bool, str]] = deque(maxlen=settings.window)
         self._opened_at = 0.0
         self._probes_out = 0
         self._probe_results: list[bool] = []
@@ -95,23 +102,25 @@ class CircuitBreaker:
             return HALF_OPEN_RETRY_AFTER
         return 0.0
 
-    def on_success(self, permit: Permit) -> None:
-        self._record(permit, failed=False)
+    def on_success(self, permit: Permit, source: str = "") -> None:
+        self._record(permit, source, failed=False)
 
-    def on_failure(self, permit: Permit) -> None:
-        self._record(permit, failed=True)
+    def on_failure(self, permit: Permit, source: str = "") -> None:
+        self._record(permit, source, failed=True)
 
     def on_ignored(self, permit: Permit) -> None:
         if permit.generation == self._generation and self._state is BreakerState.HALF_OPEN:
             self._probes_out -= 1
 
-    def _record(self, permit: Permit, *, failed: bool) -> None:
+    def _record(self, permit: Permit, source: str, *, failed: bool) -> None:
         if permit.generation != self._generation:
             return
         if self._state is BreakerState.CLOSED:
-            self._window.append(failed)
-            enough = len(self._window) >= min(self._settings.min_calls, self._settings.window)
-            if enough and self._failure_rate(self._window) >= self._settings.failure_rate:
+            self._window.append((failed, source))
+            outcomes = [f for f, _ in self._window]
+            enough = len(outcomes) >= min(self._settings.min_calls, self._settings.window)
+            failing = enough and self._failure_rate(outcomes) >= self._settings.failure_rate
+            if failing and self._broad():
                 self._enter(BreakerState.OPEN)
         elif self._state is BreakerState.HALF_OPEN:
             self._probes_out -= 1
@@ -121,8 +130,14 @@ class CircuitBreaker:
                 failing = rate >= self._settings.failure_rate
                 self._enter(BreakerState.OPEN if failing else BreakerState.CLOSED)
 
+    def _broad(self) -> bool:
+        """Whether the failures in the window come from enough of those asking."""
+        failing = {source for failed, source in self._window if failed}
+        asking = {source for _, source in self._window}
+        return len(failing) >= min(self._settings.min_sources, len(asking))
+
     @staticmethod
-    def _failure_rate(outcomes: deque[bool] | list[bool]) -> float:
+    def _failure_rate(outcomes: list[bool]) -> float:
         return sum(outcomes) / len(outcomes)
 
     def _enter(self, state: BreakerState) -> None:
@@ -140,7 +155,7 @@ class CircuitBreaker:
         return BreakerSnapshot(
             state=state.value,
             calls_in_window=len(self._window),
-            failure_rate=self._failure_rate(self._window) if self._window else 0.0,
+            failure_rate=self._failure_rate([f for f, _ in self._window]) if self._window else 0.0,
             retry_after=round(self.retry_after(), 3),
             times_opened=self.times_opened,
             rejected=self.rejected,

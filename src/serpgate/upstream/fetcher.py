@@ -3,9 +3,18 @@
 Each attempt: ask the engine's breaker, choose an exit, send, judge the answer (``classify``),
 and tell the pool, the breaker and the stats what happened. A blocked or transient attempt is
 retried through a different exit, after a full-jitter backoff when the engine may be at fault
-and at once when only the exit was, while the attempt limit, the retry budget and the caller's
-deadline all allow; the last attempt's error is what the caller gets. A fatal answer ends the
-search at once, since every exit would get the same answer.
+and at once when only the exit was, while the attempt limit and the caller's deadline allow;
+the last attempt's error is what the caller gets. A fatal answer ends the search at once, since
+every exit would get the same answer.
+
+The retry budget (Envoy's) guards the engine against retry storms, so only retries after a
+fault the engine may share (a 5xx, a timeout, a reset) spend it, and only while their attempt
+is out: a retry after a dead proxy, a 403 or a CAPTCHA on one exit goes to another exit for
+free, and a backoff sleep holds no slot.
+
+Tenants are kept apart. The engine's breaker counts failures by tenant and opens only on broad
+failure (see ``breaker``); each tenant also has a breaker of its own per engine, fed with how
+its searches end, so that one whose searches keep failing is refused for a while, alone.
 
 ``Retry-After`` is honoured where it applies: the pool rests the exit it was said to, and when
 it spoke of the engine (a 503) it is also a floor under the next delay. When every exit rests, a
@@ -27,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypedDict
 
+from serpgate.clock import Clock
 from serpgate.engines.base import Engine, UpstreamRequest
 from serpgate.errors import ServiceUnavailable, UnrecognizedPage, UpstreamError, UpstreamTimeout
 from serpgate.models.params import SearchParams
@@ -35,6 +45,7 @@ from serpgate.settings import ResilienceSettings
 from serpgate.upstream.backoff import FullJitterBackoff
 from serpgate.upstream.breaker import BreakerSnapshot, CircuitBreaker, Permit
 from serpgate.upstream.budget import RetryBudget
+from serpgate.upstream.capacity import CapacitySnapshot
 from serpgate.upstream.classify import OK, Outcome, Verdict, judge_answer, judge_error
 from serpgate.upstream.client import RawResponse
 from serpgate.upstream.proxies import Exit, Lease, PoolSnapshot, ProxyPool
@@ -61,8 +72,17 @@ class Transport(Protocol):
     ) -> RawResponse: ...
 
 
+class EngineView(TypedDict):
+    """One engine's state in brief, cheap enough to publish after every search."""
+
+    breaker: str
+    exits: dict[str, int]
+    capacity: CapacitySnapshot
+
+
 class FetcherSnapshot(TypedDict):
     proxies: PoolSnapshot
+    capacity: dict[str, CapacitySnapshot]
     breakers: dict[str, BreakerSnapshot]
     budgets: dict[str, dict[str, int]]
     stats: StatsSnapshot
@@ -87,7 +107,10 @@ class _Search:
     params: SearchParams
     request: UpstreamRequest
     deadline: float
+    tenant: str = ""
     tried: list[Exit] = field(default_factory=list)
+    # Retries taken after a fault of the exit alone (see ``RetryPolicy``).
+    exit_retries: int = 0
     verdict: Verdict | None = None
     last_ended: float = 0.0
 
@@ -105,10 +128,12 @@ class Fetcher:
         new_breaker: Callable[[], CircuitBreaker],
         new_budget: Callable[[], RetryBudget],
         stats: UpstreamStats | None = None,
+        new_tenant_breaker: Callable[[], CircuitBreaker] | None = None,
         parse: Parser = parse_inline,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        speed: float = 1.0,
     ) -> None:
         self.transport = transport
         self.pool = pool
@@ -116,10 +141,14 @@ class Fetcher:
         self.stats = stats or UpstreamStats()
         self._new_breaker = new_breaker
         self._new_budget = new_budget
+        self._new_tenant_breaker = new_tenant_breaker
+        self._tenant_breakers: dict[tuple[str, str], CircuitBreaker] = {}
         self._parse = parse
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
+        # How much faster than real time the clock runs: the transport's timeouts are real.
+        self._speed = speed
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
 
@@ -131,23 +160,35 @@ class Fetcher:
         *,
         stats: UpstreamStats | None = None,
         parse: Parser = parse_inline,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> Fetcher:
         rng = rng or random.Random()
+        clock = clock or Clock()
+        now = clock.monotonic
         retry = settings.retry
         return cls(
             transport,
-            pool=ProxyPool.from_settings(settings.proxies, clock, rng),
+            pool=ProxyPool.from_settings(settings.proxies, now, rng),
             retry=RetryPolicy(
-                retry.max_attempts, FullJitterBackoff(retry.backoff_base, retry.backoff_cap, rng)
+                retry.max_attempts,
+                FullJitterBackoff(retry.backoff_base, retry.backoff_cap, rng),
+                retry.exit_retries,
             ),
-            new_breaker=lambda: CircuitBreaker(settings.breaker, clock),
+            new_breaker=lambda: CircuitBreaker(settings.breaker, now),
             new_budget=lambda: RetryBudget(retry.budget_ratio, retry.budget_min_retries),
             stats=stats,
+            new_tenant_breaker=lambda: CircuitBreaker(settings.breaker.for_tenant(), now),
             parse=parse,
-            clock=clock,
+            clock=now,
+            wall_clock=clock.time,
+            sleep=clock.sleep,
+            speed=clock.speed,
         )
+
+    def now(self) -> float:
+        """This fetcher's clock, on which ``fetch``'s deadline is given."""
+        return self._clock()
 
     def breaker(self, engine: str) -> CircuitBreaker:
         breaker = self._breakers.get(engine)
@@ -161,36 +202,89 @@ class Fetcher:
             budget = self._budgets[engine] = self._new_budget()
         return budget
 
-    async def fetch(self, engine: Engine, params: SearchParams, deadline: float) -> FetchOutcome:
+    def tenant_breaker(self, engine: str, tenant: str) -> CircuitBreaker | None:
+        """``tenant``'s own breaker for ``engine``; None when tenants are not told apart."""
+        if self._new_tenant_breaker is None or not tenant:
+            return None
+        breaker = self._tenant_breakers.get((engine, tenant))
+        if breaker is None:
+            breaker = self._tenant_breakers[engine, tenant] = self._new_tenant_breaker()
+        return breaker
+
+    async def fetch(
+        self, engine: Engine, params: SearchParams, deadline: float, tenant: str = ""
+    ) -> FetchOutcome:
         """The engine's page for ``params``, read; ``deadline`` is on this fetcher's clock.
 
-        Raises ``ServiceUnavailable`` while the engine's breaker is open (or every exit rests
-        past the deadline), else the last attempt's ``UpstreamError`` when no attempt succeeded.
+        Raises ``ServiceUnavailable`` while the engine's breaker, or ``tenant``'s own for it, is
+        open (or every exit rests past the deadline), else the last attempt's ``UpstreamError``
+        when no attempt succeeded.
         """
-        search = _Search(engine, params, engine.build_request(params), deadline)
+        own = self.tenant_breaker(engine.name, tenant)
+        own_permit = own.acquire() if own is not None else None
+        if own is not None and own_permit is None:
+            self.stats.search(engine.name, "unavailable", 0)
+            raise ServiceUnavailable(
+                f"your searches on {engine.name} keep failing; slowing them for a while",
+                own.retry_after(),
+            )
+        saturated = self.pool.saturated(engine.name)
+        if saturated is not None:
+            # Above what the exits sustain, an attempt only burns one more exit: say so at once.
+            self.stats.search(engine.name, "unavailable", 0)
+            self._settle_tenant(own, own_permit, None)
+            raise ServiceUnavailable(
+                f"pool saturated for {engine.name}: more searches than its exits sustain",
+                saturated,
+            )
+        search = _Search(engine, params, engine.build_request(params), deadline, tenant)
         budget = self.budget(engine.name)
         budget.start_request()
         try:
             outcome = await self._run(search, budget)
         except ServiceUnavailable:
             self.stats.search(engine.name, "unavailable", search.attempts)
+            self._settle_tenant(own, own_permit, None)
             raise
         except UpstreamError:
             ended = search.verdict.outcome.value if search.verdict else Outcome.FATAL.value
             self.stats.search(engine.name, ended, search.attempts)
+            self._settle_tenant(own, own_permit, search.verdict)
+            raise
+        except BaseException:
+            self._settle_tenant(own, own_permit, None)
             raise
         finally:
             budget.end_request()
         self.stats.search(engine.name, Outcome.OK.value, outcome.attempts)
+        self._settle_tenant(own, own_permit, OK)
         return outcome
+
+    @staticmethod
+    def _settle_tenant(
+        breaker: CircuitBreaker | None, permit: Permit | None, verdict: Verdict | None
+    ) -> None:
+        """How the search ended, for its tenant's own breaker: a fatal answer (the query) or the
+        engine failing it counts against the tenant; the pool's troubles do not."""
+        if breaker is None or permit is None:
+            return
+        if verdict is OK:
+            breaker.on_success(permit)
+        elif verdict is not None and (verdict.engine_at_fault or verdict.outcome is Outcome.FATAL):
+            breaker.on_failure(permit)
+        else:
+            breaker.on_ignored(permit)
 
     async def _run(self, search: _Search, budget: RetryBudget) -> FetchOutcome:
         name = search.engine.name
         breaker = self.breaker(name)
         while True:
             previous = search.verdict
-            if previous is not None and not self.retry.allows(search.attempts):
-                raise self._final(search)
+            exit_only = previous is not None and not previous.engine_at_fault
+            if previous is not None:
+                free = exit_only and self.retry.allows_exit_retry(search.exit_retries)
+                if not free and not self.retry.allows(search.attempts, search.exit_retries):
+                    raise self._final(search)
             choice = self.pool.choose(name, avoid=search.tried)
             if choice.wait > 0:
                 # Every exit rests: wait for the first back, then choose again among all that
@@ -198,11 +292,14 @@ class Fetcher:
                 if choice.wait >= search.deadline - self._clock():
                     if previous is not None:
                         raise self._final(search)
-                    raise ServiceUnavailable(f"every exit to {name} is resting", choice.wait)
+                    raise ServiceUnavailable(
+                        f"pool saturated for {name}: every exit is resting", choice.wait
+                    )
                 await self._sleep(choice.wait)
                 continue
             delay = 0.0
-            retrying = previous is not None
+            # Only a fault the engine may share spends the budget (see the module's docstring).
+            retrying = previous is not None and previous.engine_at_fault
             # Backoff and Retry-After are for whoever failed: the engine (then every exit
             # waits) or an exit that must be used again. After the fault of one exit alone,
             # another exit goes at once: waiting would spare nobody.
@@ -216,11 +313,18 @@ class Fetcher:
                 if previous is not None:
                     raise self._final(search)
                 raise UpstreamTimeout(f"{name}: the deadline passed before the first attempt")
+            if delay > 0:
+                await self._sleep(delay)
+                # The exit chosen before the sleep may have been taken or rested meanwhile.
+                continue_with = self.pool.choose(name, avoid=search.tried)
+                if continue_with.wait > 0:
+                    continue
+                choice = continue_with
             if retrying and not budget.try_start_retry():
                 raise self._final(search)
+            if exit_only:
+                search.exit_retries += 1
             try:
-                if delay > 0:
-                    await self._sleep(delay)
                 permit = breaker.acquire()
                 if permit is None:
                     raise ServiceUnavailable(
@@ -247,8 +351,9 @@ class Fetcher:
         raw: RawResponse | None = None
         data: SerpData | None = None
         try:
+            time_left = (search.deadline - started) / self._speed
             raw = await self.transport.send(
-                name, search.request, proxy=via.url, time_left=search.deadline - started
+                name, search.request, proxy=via.url, time_left=time_left
             )
             verdict = judge_answer(name, raw, self._wall_clock())
             if verdict is None:
@@ -264,8 +369,9 @@ class Fetcher:
             self.pool.record_neutral(lease, None)
             breaker.on_ignored(permit)
             raise
-        latency = raw.elapsed if raw is not None else self._clock() - started
-        self._settle(lease, verdict, latency, breaker, permit)
+        # The transport times its answer in real seconds; the pool compares them on the clock.
+        latency = raw.elapsed * self._speed if raw is not None else self._clock() - started
+        self._settle(lease, verdict, latency, breaker, permit, search.tenant)
         search.verdict = verdict
         search.last_ended = self._clock()
         if raw is None or data is None:
@@ -285,6 +391,7 @@ class Fetcher:
         latency: float,
         breaker: CircuitBreaker,
         permit: Permit,
+        tenant: str,
     ) -> None:
         self.stats.attempt(lease.engine, lease.via.label, verdict.outcome.value, latency)
         outcome, retry_after = verdict.outcome, verdict.retry_after
@@ -299,9 +406,9 @@ class Fetcher:
         else:
             self.pool.record_neutral(lease, latency, retry_after)
         if outcome is Outcome.OK:
-            breaker.on_success(permit)
+            breaker.on_success(permit, tenant)
         elif verdict.engine_at_fault:
-            breaker.on_failure(permit)
+            breaker.on_failure(permit, tenant)
         else:
             breaker.on_ignored(permit)
 
@@ -312,10 +419,19 @@ class Fetcher:
             raise AssertionError("a search ends in an error only after a failed attempt")
         return verdict.error
 
+    def engine_view(self, engine: str) -> EngineView:
+        """The engine's breaker state, its exits counted by state, and its capacity."""
+        return EngineView(
+            breaker=self.breaker(engine).state.value,
+            exits=self.pool.state_counts(engine),
+            capacity=self.pool.capacity(engine),
+        )
+
     def snapshot(self) -> FetcherSnapshot:
         """Exits, breakers, budgets and counters: what an operator endpoint shows."""
         return FetcherSnapshot(
             proxies=self.pool.snapshot(),
+            capacity={name: self.pool.capacity(name) for name in sorted(self._breakers)},
             breakers={name: b.snapshot() for name, b in sorted(self._breakers.items())},
             budgets={name: b.snapshot() for name, b in sorted(self._budgets.items())},
             stats=self.stats.snapshot(),

@@ -15,13 +15,23 @@ scrapy-rotating-proxies:
   fail at once the engine is the likelier culprit, and never the last one, because a pool with
   no exit fails every search, which is worse than trying a doubtful one.
 
-A rest is the engine's own word about one address: a ``Retry-After`` rests the exit for as long
-as it says, and a block (CAPTCHA, ban page, 403/429) without one for ``eject_base`` × its blocks
-since its last success (at most ``eject_max``): a ban still on when the exit comes back is a
-long one, while an exit that answered again has its slate wiped. Rests are not capped: sending
-through an address the engine has refused only keeps its ban alive (engines lift a ban once the
-address goes quiet), so when every exit rests, searches wait for the first to come back or are
-refused with a ``Retry-After``, rather than hammer one. Blocks never prune: a ban lifts in time.
+A rest is the engine's own word about one address, and it is learnt, since engines do not say
+how long their bans last: a block (CAPTCHA, ban page, 403/429) rests the exit for that engine
+alone, for its ``Retry-After`` or else for the engine's learnt rest (``rest_initial`` to begin
+with). Then one probe goes through it: a block again doubles the exit's rest (at most
+``rest_max``) and lengthens the engine's learnt rest to match, an answer ends the rest and
+shortens the learnt one (to ``REST_SHRINK`` × the rest that worked, at least ``rest_min``), so
+it settles near the engine's real ban length. A ban counts once however many attempts were in
+flight through the exit when it landed: a block on an attempt sent before the ban was counted is
+the same ban. Rests are not capped by the pool's size: sending through an address the engine
+has refused only keeps its ban alive, so when every exit rests, searches wait for the first to
+come back or are refused with a ``Retry-After``, rather than hammer one. A ban lifts in time,
+so blocks prune only an exit that never recovers: ``block_prune_after`` blocked probes in a row
+of an exit that has never delivered a page to any engine (a proxy forbidding everything), or as
+many in a row at ``rest_max`` of any exit.
+
+An exit back from a rest takes one probe at a time until it answers, so the searches that waited
+for it spread over the exits as they come back instead of herding onto the first one.
 
 Selection is the power of two choices among the exits neither ejected nor resting: two random
 candidates, the cheaper wins. Cost is latency (EWMA) × load, where load is requests in flight
@@ -47,6 +57,7 @@ from typing import TypedDict
 from urllib.parse import urlsplit
 
 from serpgate.settings import ProxySettings
+from serpgate.upstream.capacity import CapacityMeter, CapacitySnapshot
 
 # The latency average is kept over logarithms (a moving geometric mean): engines' answer times are
 # heavy-tailed, and one 3 s answer among 30 ms ones would otherwise make an exit look a hundred
@@ -59,6 +70,13 @@ UNKNOWN_LATENCY = 1.0
 # Seconds over which an exit's recent requests fade from its load: the scale of the windows
 # engines count an address's requests in.
 RATE_WINDOW = 5.0
+# After a probe answers, the engine's learnt rest becomes this share of the rest that worked:
+# bans shorter than the rest would otherwise never be found out.
+REST_SHRINK = 0.75
+# The shortest wait for a probe's answer: a search waiting on one looks again no sooner.
+PROBE_POLL = 0.05
+# Seconds over which requests and bans are counted for the capacity model: several ban lengths.
+CAPACITY_WINDOW = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +128,7 @@ class ExitSnapshot(TypedDict):
     resting_for: float
     recent_ejections: int
     consecutive_blocks: int
+    rest: float
     picks: int
     successes: int
     failures: int
@@ -119,6 +138,8 @@ class ExitSnapshot(TypedDict):
 class PoolSnapshot(TypedDict):
     exits: list[str]
     engines: dict[str, dict[str, ExitSnapshot]]
+    # Per engine, the rest a newly blocked exit gets: what the pool has learnt of its bans.
+    learnt_rest: dict[str, float]
 
 
 class ExitState(StrEnum):
@@ -126,6 +147,7 @@ class ExitState(StrEnum):
     PROBATION = "probation"
     EJECTED = "ejected"
     RESTING = "resting"
+    PROBING = "probing"
     PRUNED = "pruned"
 
 
@@ -144,6 +166,14 @@ class ExitHealth:
     # When it was ejected, within the last ``prune_window``.
     ejections: deque[float] = field(default_factory=deque)
     consecutive_blocks: int = 0
+    # The current ban's rest (0 when the exit last answered), and when that ban was counted: a
+    # block on an attempt sent before then is the same ban, counted already.
+    rest: float = 0.0
+    blocked_at: float = -math.inf
+    # Blocks in a row that found the rest already at its longest.
+    blocks_at_max: int = 0
+    # Back from a rest but not yet answered: one attempt at a time goes through it.
+    probing: bool = False
     # Sum of the start times of the attempts in flight: their mean age is now - this / in_flight.
     pending_since: float = 0.0
     picks: int = 0
@@ -160,10 +190,15 @@ class ExitHealth:
             return ExitState.EJECTED
         if self.resting_until > now:
             return ExitState.RESTING
+        if self.probing:
+            return ExitState.PROBING
         return ExitState.PROBATION if self.probation else ExitState.HEALTHY
 
     def ready_at(self) -> float:
         return max(self.ejected_until or 0.0, self.resting_until)
+
+    def busy_probing(self) -> bool:
+        return self.probing and self.in_flight > 0
 
     def pending_age(self, now: float) -> float:
         """How long the attempts in flight have been out, on average."""
@@ -221,6 +256,11 @@ class ProxyPool:
         self._clock = clock
         self._rng = rng or random.Random()
         self._health: dict[str, dict[Exit, ExitHealth]] = {}
+        self._learnt_rest: dict[str, float] = {}
+        # Exits that have delivered a page to some engine: one that never has and is blocked
+        # at every probe is refused by the proxy itself, not banned by an engine.
+        self._delivered: set[Exit] = set()
+        self._meters: dict[str, CapacityMeter] = {}
 
     @classmethod
     def from_settings(
@@ -241,11 +281,11 @@ class ProxyPool:
         """The exit for the next attempt at ``engine``, other than ``avoid`` where possible."""
         now = self._clock()
         live = [(e, h) for e, h in self._engine(engine).items() if not h.pruned]
-        usable = [(e, h) for e, h in live if h.ready_at() <= now]
+        usable = [(e, h) for e, h in live if h.ready_at() <= now and not h.busy_probing()]
         if not usable:
             fresh = [(e, h) for e, h in live if e not in avoid] or live
-            via, health = min(fresh, key=lambda pair: pair[1].ready_at())
-            return Choice(via, health.ready_at() - now)
+            via, wait = min(((e, self._wait(h, now)) for e, h in fresh), key=lambda p: p[1])
+            return Choice(via, wait)
         candidates = [(e, h) for e, h in usable if e not in avoid] or usable
         if len(candidates) == 1:
             return Choice(candidates[0][0])
@@ -254,10 +294,20 @@ class ProxyPool:
         cheaper = min(first, second, key=lambda pair: self._cost(pair[1], default, now))
         return Choice(cheaper[0])
 
+    def _wait(self, health: ExitHealth, now: float) -> float:
+        """How long until ``health``'s exit may take an attempt: its rest, or its probe's answer."""
+        ready = health.ready_at() - now
+        if ready > 0:
+            return ready
+        # Its probe is out: its answer is about one typical latency away, less what has passed.
+        typical = health.latency if health.latency is not None else UNKNOWN_LATENCY
+        return max(PROBE_POLL, typical - health.pending_age(now))
+
     def begin(self, via: Exit, engine: str) -> Lease:
         """An attempt goes out through ``via``; settle the lease with exactly one ``record_*``."""
         health = self.health(via, engine)
         now = self._clock()
+        self._meter(engine).sent(now)
         health.in_flight += 1
         health.pending_since += now
         health.picks += 1
@@ -269,9 +319,21 @@ class ProxyPool:
         health = self._end(lease)
         health.successes += 1
         health.consecutive_failures = 0
-        health.consecutive_blocks = 0
         health.probation = False
         health.observe(latency)
+        self._delivered.add(lease.via)
+        if lease.started < health.blocked_at:
+            # Sent before the ban landed: it says nothing of whether the ban has lifted.
+            return
+        if health.rest:
+            # A probe answered: the ban was no longer than this rest, maybe shorter.
+            learnt = self.learnt_rest(lease.engine)
+            shorter = max(self._settings.rest_min, min(learnt, health.rest) * REST_SHRINK)
+            self._learnt_rest[lease.engine] = shorter
+        health.consecutive_blocks = 0
+        health.blocks_at_max = 0
+        health.rest = 0.0
+        health.probing = False
 
     def record_neutral(
         self, lease: Lease, latency: float | None, retry_after: float | None = None
@@ -297,11 +359,68 @@ class ProxyPool:
         """The engine has refused this exit: rest it for this engine only, at once."""
         health = self._end(lease)
         health.blocks += 1
-        if not self._settings.eject:
+        if not self._settings.eject or lease.started < health.blocked_at:
+            # Off; or sent before the ban was counted: the same ban, told again.
             return
+        now = self._clock()
+        settings = self._settings
+        learnt = self.learnt_rest(lease.engine)
+        delivered = lease.via in self._delivered
+        if health.rest:
+            # Blocked again after a rest: the ban outlasts it (or our probe renewed it). Only
+            # an exit that has had pages teaches the engine's ban length: a proxy refusing
+            # everything says nothing of the engine.
+            rest = min(settings.rest_max, max(health.rest * 2, learnt))
+            if delivered:
+                self._learnt_rest[lease.engine] = max(learnt, rest)
+        else:
+            rest = learnt
+        health.rest = rest
         health.consecutive_blocks += 1
-        guess = self._settings.eject_base * health.consecutive_blocks
-        self._rest(health, retry_after or min(self._settings.eject_max, guess))
+        health.blocked_at = now
+        if delivered:
+            self._meter(lease.engine).banned(now)
+        health.probing = True
+        health.resting_until = max(health.resting_until, now + (retry_after or rest))
+        health.blocks_at_max = health.blocks_at_max + 1 if rest >= settings.rest_max else 0
+        blocked = health.blocks_at_max if delivered else health.consecutive_blocks
+        if blocked >= settings.block_prune_after:
+            self._prune(lease.engine, health)
+
+    def _meter(self, engine: str) -> CapacityMeter:
+        meter = self._meters.get(engine)
+        if meter is None:
+            meter = self._meters[engine] = CapacityMeter(CAPACITY_WINDOW)
+        return meter
+
+    def capacity(self, engine: str) -> CapacitySnapshot:
+        """The requests a second the live exits sustain to ``engine`` (``upstream.capacity``),
+        beside the demand lately."""
+        live = sum(not h.pruned for h in self._engine(engine).values())
+        return self._meter(engine).snapshot(self._clock(), live, self.learnt_rest(engine))
+
+    def saturated(self, engine: str) -> float | None:
+        """Seconds until an exit is back, when ``engine`` is asked for more than the pool
+        sustains and fewer than ``saturation_reserve`` of its exits are left; else None."""
+        now = self._clock()
+        table = self._engine(engine)
+        live = [h for h in table.values() if not h.pruned]
+        usable = [h for h in live if h.ready_at() <= now and not h.busy_probing()]
+        if len(usable) > self._settings.saturation_reserve * len(live):
+            return None
+        meter = self._meter(engine)
+        p = meter.ban_rate(now)
+        if p is None:
+            return None
+        capacity = self.capacity(engine)["sustainable_rate"]
+        if capacity is None or meter.demand(now) <= capacity:
+            return None
+        waits = [h.ready_at() - now for h in live if h.ready_at() > now]
+        return min(waits) if waits else PROBE_POLL
+
+    def learnt_rest(self, engine: str) -> float:
+        """The rest a newly blocked exit gets for ``engine``: what its bans have shown so far."""
+        return self._learnt_rest.get(engine, self._settings.rest_initial)
 
     def _engine(self, engine: str) -> dict[Exit, ExitHealth]:
         table = self._health.get(engine)
@@ -342,10 +461,16 @@ class ProxyPool:
         health.probation = False
         health.consecutive_failures = 0
         if len(health.ejections) >= self._settings.prune_after:
-            health.pruned = True
+            self._prune(engine, health)
             return
         duration = min(self._settings.eject_max, self._settings.eject_base * len(health.ejections))
         health.ejected_until = now + duration
+
+    def _prune(self, engine: str, health: ExitHealth) -> None:
+        """Drop the exit for ``engine`` for good, unless it is the last one alive."""
+        live = [h for h in self._health[engine].values() if not h.pruned]
+        if len(live) > 1:
+            health.pruned = True
 
     def _may_eject(self, engine: str) -> bool:
         live = [h for h in self._health[engine].values() if not h.pruned]
@@ -366,6 +491,15 @@ class ProxyPool:
         latency = max(latency, health.pending_age(now))
         return latency * (1 + health.in_flight + health.recent(now))
 
+    def state_counts(self, engine: str) -> dict[str, int]:
+        """How many exits are in each state for ``engine``."""
+        now = self._clock()
+        counts: dict[str, int] = {}
+        for health in self._engine(engine).values():
+            state = health.state(now).value
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
     def snapshot(self) -> PoolSnapshot:
         """Every exit's state per engine, for operators: labels only, never credentials."""
         now = self._clock()
@@ -381,6 +515,7 @@ class ProxyPool:
                     resting_for=round(max(0.0, h.resting_until - now), 3),
                     recent_ejections=len(h.ejections),
                     consecutive_blocks=h.consecutive_blocks,
+                    rest=round(h.rest, 3),
                     picks=h.picks,
                     successes=h.successes,
                     failures=h.failures,
@@ -388,4 +523,8 @@ class ProxyPool:
                 )
                 for via, h in self._engine(engine).items()
             }
-        return PoolSnapshot(exits=[via.label for via in self.exits], engines=engines)
+        return PoolSnapshot(
+            exits=[via.label for via in self.exits],
+            engines=engines,
+            learnt_rest={engine: round(self.learnt_rest(engine), 3) for engine in engines},
+        )
