@@ -100,7 +100,8 @@ def test_every_command_and_flag_has_help_and_none_shows_markup() -> None:
 
 def test_sandbox_print_env_points_serve_at_it() -> None:
     port = free_port()
-    command = [*SERPGATE, "sandbox", "--port", str(port), "--profile", "hostile", "--print-env"]
+    command = [*SERPGATE, "sandbox", "--port", str(port), "--profile", "hostile", "--proxies", "10"]
+    command.append("--print-env")
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as proc:
