@@ -2,13 +2,15 @@
 
 The sandbox server (every emulator, one fault profile) on 127.0.0.1 and N forward proxies on
 127.0.0.2, 127.0.0.3, ..., so that the service under test reaches the engines through as many
-distinct client addresses. ``serpgate sandbox``, ``serpgate demo --profile hostile``, the
-integration tests and the reliability benchmark all start the world through this one class.
+distinct client addresses. The engines are also served over TLS (``https_url``), where the
+listener reads each client's ClientHello for the fingerprint check (``sandbox.tls``).
+``serpgate sandbox``, ``serpgate demo --profile hostile``, the integration tests and the
+reliability benchmark all start the world through this one class.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -18,7 +20,8 @@ from serpgate.sandbox.corpus import Corpus
 from serpgate.sandbox.emulator import Emulator
 from serpgate.sandbox.faults import FaultProfile
 from serpgate.sandbox.proxy import ForwardProxy, ProxyKind
-from serpgate.sandbox.server import STATE, create_sandbox_app
+from serpgate.sandbox.server import STATE, WALLED_BY_DEFAULT, create_sandbox_app
+from serpgate.sandbox.tls import HttpsListener
 
 _BAD_KINDS = (ProxyKind.DEAD, ProxyKind.SLOW, ProxyKind.FORBIDDEN)
 
@@ -65,8 +68,21 @@ class SandboxWorld:
         host: str = "127.0.0.1",
         port: int = 0,
         proxy_credentials: tuple[str, str] | None = None,
+        walled: Iterable[str] = WALLED_BY_DEFAULT,
+        cookie_ttl: float = 600.0,
+        fingerprinted: Iterable[str] = (),
+        https: bool = True,
     ) -> None:
-        self.app = create_sandbox_app(emulators, corpus, faults)
+        self.app = create_sandbox_app(
+            emulators,
+            corpus,
+            faults,
+            walled=walled,
+            cookie_ttl=cookie_ttl,
+            fingerprinted=fingerprinted,
+        )
+        self._https: HttpsListener | None = None
+        self._with_https = https
         self._engines = [emulator.engine for emulator in emulators]
         self._host = host
         self._port = port
@@ -80,11 +96,19 @@ class SandboxWorld:
         ]
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.https_url = ""
 
     @property
     def engine_urls(self) -> dict[str, str]:
         """Each engine's base URL, as ``Settings.engine_urls`` takes it."""
         return {engine: f"{self.base_url}/{engine}" for engine in self._engines}
+
+    @property
+    def https_engine_urls(self) -> dict[str, str]:
+        """Each engine's base URL on the HTTPS listener (empty without it)."""
+        if not self.https_url:
+            return {}
+        return {engine: f"{self.https_url}/{engine}" for engine in self._engines}
 
     @property
     def proxy_urls(self) -> list[str]:
@@ -97,6 +121,9 @@ class SandboxWorld:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
+        if self._with_https and self._runner.server is not None:
+            self._https = HttpsListener(self._runner.server, self.app[STATE].fingerprints, host)
+            self.https_url = f"https://{host}:{await self._https.start()}"
         for proxy in self.proxies:
             await proxy.start()
         return self
@@ -104,6 +131,8 @@ class SandboxWorld:
     async def close(self) -> None:
         for proxy in self.proxies:
             await proxy.close()
+        if self._https is not None:
+            await self._https.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

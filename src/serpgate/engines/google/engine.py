@@ -28,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from serpgate.engines.base import Engine, UpstreamRequest, with_query
 from serpgate.engines.google.basic import parse_basic
-from serpgate.engines.google.blocking import raise_if_blocked
+from serpgate.engines.google.blocking import is_javascript_wall, raise_if_blocked
 from serpgate.engines.google.full import parse_full
 from serpgate.engines.google.links import Links
 from serpgate.errors import TransientUpstreamError
@@ -72,6 +72,9 @@ class GoogleEngine(Engine):
         # Neither results (which a query without any still has the containers of) nor a known
         # block: a cut-off or unknown page, which must not be cached as "no results".
         raise TransientUpstreamError("Google answered a page that is neither results nor a block")
+
+    def walled(self, html: str) -> bool:
+        return is_javascript_wall(html)
 
     def origin(self, params: SearchParams) -> str:
         """Where the search goes: ``www.<google_domain>`` unless a base URL was configured."""
