@@ -10,6 +10,7 @@ reliability benchmark all start the world through this one class.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -121,7 +122,9 @@ class SandboxWorld:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
-        if self._with_https and self._runner.server is not None:
+        # Without openssl no certificate can be made: the world runs without HTTPS, and the
+        # empty https_url says so to whoever needed it.
+        if self._with_https and self._runner.server is not None and shutil.which("openssl"):
             self._https = HttpsListener(self._runner.server, self.app[STATE].fingerprints, host)
             self.https_url = f"https://{host}:{await self._https.start()}"
         for proxy in self.proxies:

@@ -11,6 +11,8 @@ curl_cffi with Chrome's fingerprint (``ImpersonateClient``) costs a few millisec
   context then holds is kept for that exit's next fetches;
 - once an engine has been seen walling, an exit without a cookie goes to the browser directly
   instead of spending a request on a wall it knows is there;
+- one browser visit per exit at a time: searches that need one while it runs wait for its
+  cookie and then go the cheap way;
 - when a cookie fresh from the browser is refused ``cookie_refusals`` times in a row, the cheap
   path is not working on that exit (the engine may bind the cookie to more than the address):
   the exit renders every search in the browser for ``browser_only_for`` seconds.
@@ -22,6 +24,7 @@ of searches that needed the browser.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -33,6 +36,12 @@ from serpgate.upstream.client import RawResponse
 from serpgate.upstream.impersonate import ImpersonateClient
 
 WallCheck = Callable[[str], bool]
+# (proxy exit, engine, User-Agent): what a wall's cookie is bound to.
+_Key = tuple[str | None, str, str]
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.monotonic(), 0.001)
 
 
 @dataclass(slots=True)
@@ -62,8 +71,9 @@ class WallPass:
         self._refusals = refusals
         self._browser_only_for = browser_only_for
         self._clock = clock
-        self._jar: dict[tuple[str | None, str, str], _Earned] = {}
-        self._browser_only: dict[tuple[str | None, str, str], float] = {}
+        self._jar: dict[_Key, _Earned] = {}
+        self._browser_only: dict[_Key, float] = {}
+        self._earning: dict[_Key, asyncio.Lock] = {}
         self._walling: set[str] = set()
         self.counts: Counter[tuple[str, str]] = Counter()
 
@@ -76,40 +86,69 @@ class WallPass:
     ) -> RawResponse:
         agent = next((v for k, v in request.headers.items() if k.lower() == "user-agent"), "")
         key = (proxy, engine, agent)
-        now = self._clock()
-        earned = self._jar.get(key)
-        if earned is not None and earned.expires - self._margin <= now:
-            earned = None
-            del self._jar[key]
-        cheap_ok = self._browser_only.get(key, 0.0) <= now
-        if cheap_ok and (earned is not None or engine not in self._walling):
-            raw = await self._cheap.send(
-                engine, request, proxy, time_left, earned.cookies if earned else None
-            )
-            if not self._is_wall(engine, raw):
-                if earned is not None:
-                    earned.refusals = 0
-                self._count(engine, "cheap")
+        deadline = None if time_left is None else time.monotonic() + time_left
+        earned = self._held(key)
+        if earned is not None or (engine not in self._walling and self._cheap_allowed(key)):
+            raw = await self._try_cheap(engine, request, proxy, _left(deadline), key, earned)
+            if raw is not None:
                 return raw
-            self._walling.add(engine)
-            if earned is not None:
-                earned.refusals += 1
-                if earned.refusals >= self._refusals:
-                    self._browser_only[key] = now + self._browser_only_for
-            if time_left is not None:
-                time_left -= raw.elapsed
-        rendered = await self._browser.render(engine, request, proxy, time_left)
-        raw = rendered.response
-        if not self._is_wall(engine, raw):
-            expiries = [c.expires for c in rendered.cookies if c.expires is not None]
-            refusals = earned.refusals if earned is not None else 0
-            self._jar[key] = _Earned(
-                {c.name: c.value for c in rendered.cookies},
-                min(expiries, default=now + 3600.0),
-                refusals,
-            )
+        # One browser visit per exit at a time: searches that meet the wall meanwhile wait for
+        # its cookie instead of each rendering a page of their own.
+        async with self._earning.setdefault(key, asyncio.Lock()):
+            fresher = self._held(key)
+            if fresher is not None and fresher is not earned:
+                raw = await self._try_cheap(engine, request, proxy, _left(deadline), key, fresher)
+                if raw is not None:
+                    return raw
+            rendered = await self._browser.render(engine, request, proxy, _left(deadline))
+            raw = rendered.response
+            if not self._is_wall(engine, raw):
+                expiries = [c.expires for c in rendered.cookies if c.expires is not None]
+                previous = self._jar.get(key)
+                self._jar[key] = _Earned(
+                    {c.name: c.value for c in rendered.cookies},
+                    min(expiries, default=self._clock() + 3600.0),
+                    previous.refusals if previous is not None else 0,
+                )
         self._count(engine, "browser")
         return raw
+
+    def _cheap_allowed(self, key: _Key) -> bool:
+        return self._browser_only.get(key, 0.0) <= self._clock()
+
+    def _held(self, key: _Key) -> _Earned | None:
+        """The exit's cookie while it is good to use on the cheap path; None otherwise."""
+        earned = self._jar.get(key)
+        if earned is None or not self._cheap_allowed(key):
+            return None
+        if earned.expires - self._margin <= self._clock():
+            del self._jar[key]
+            return None
+        return earned
+
+    async def _try_cheap(
+        self,
+        engine: str,
+        request: UpstreamRequest,
+        proxy: str | None,
+        time_left: float | None,
+        key: _Key,
+        earned: _Earned | None,
+    ) -> RawResponse | None:
+        """The cheap fetch, with the exit's cookie if any; None when the wall answered it."""
+        cookies = earned.cookies if earned is not None else None
+        raw = await self._cheap.send(engine, request, proxy, time_left, cookies)
+        if not self._is_wall(engine, raw):
+            if earned is not None:
+                earned.refusals = 0
+            self._count(engine, "cheap")
+            return raw
+        self._walling.add(engine)
+        if earned is not None:
+            earned.refusals += 1
+            if earned.refusals >= self._refusals:
+                self._browser_only[key] = self._clock() + self._browser_only_for
+        return None
 
     def _is_wall(self, engine: str, raw: RawResponse) -> bool:
         check = self._walls.get(engine)
