@@ -13,14 +13,18 @@ import pytest
 from serpgate.engines.base import UpstreamRequest
 from serpgate.engines.google.blocking import is_javascript_wall
 from serpgate.engines.google.engine import GoogleEngine
+from serpgate.engines.registry import build_engines
 from serpgate.errors import JavaScriptRequired
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.bing import BingEmulator
+from serpgate.sandbox.duckduckgo import DuckDuckGoEmulator
 from serpgate.sandbox.fingerprint import ClientHelloError, ja4, record_length
 from serpgate.sandbox.google import GoogleEmulator
 from serpgate.sandbox.wall import COOKIE, JavaScriptWall, token_for
 from serpgate.sandbox.world import SandboxWorld
+from serpgate.settings import BrowserSettings, UpstreamSettings
 from serpgate.upstream.impersonate import ImpersonateClient
+from serpgate.upstream.transports import EngineTransports
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36"
 
@@ -141,3 +145,28 @@ def test_ja4_of_a_known_client_hello() -> None:
     assert found.browser_like
     with pytest.raises(ClientHelloError):
         ja4(b"GET / HTTP/1.1\r\n\r\n")
+
+
+async def test_engines_set_to_impersonate_pass_the_check_and_http_ones_are_refused() -> None:
+    emulators = [BingEmulator(), DuckDuckGoEmulator()]
+    async with SandboxWorld(emulators, fingerprinted=["bing", "duckduckgo"]) as world:
+        engines = build_engines(world.https_engine_urls)
+        transports = EngineTransports.build(
+            UpstreamSettings(transports={"bing": "impersonate"}, verify_tls=False),
+            BrowserSettings(),
+            engines,
+        )
+        params = {name: SearchParams(engine=name, q="coffee") for name in ("bing", "duckduckgo")}
+        try:
+            bing = await transports.send("bing", engines["bing"].build_request(params["bing"]))
+            duck = engines["duckduckgo"]
+            refused = await transports.send("duckduckgo", duck.build_request(params["duckduckgo"]))
+        finally:
+            await transports.close()
+        assert bing.status == 200
+        assert len(engines["bing"].parse(bing.body, params["bing"]).organic_results) == 10
+        assert refused.status == 403
+        assert transports.fetches == {("bing", "impersonate"): 1, ("duckduckgo", "http"): 1}
+        stats = world.engine_stats()
+        assert stats["duckduckgo.fingerprint_refused"] == 1
+        assert "bing.fingerprint_refused" not in stats
