@@ -55,6 +55,7 @@ from serpgate.errors import (
 )
 from serpgate.settings import BrowserSettings
 from serpgate.upstream.client import RawResponse
+from serpgate.upstream.failures import peer_of
 
 EXECUTABLES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Without these Chromium phones home (updates, sync, field trials), which a closed network
@@ -174,7 +175,7 @@ class BrowserPool:
                     if self._closed:
                         raise ServiceUnavailable("shutting down", 1.0) from exc
                     if browser.is_connected():
-                        raise _typed(engine, exc) from exc
+                        raise _typed(engine, exc, request.url, proxy) from exc
                     # The browser died under this render: relaunch, and try once more.
                     self._forget(browser)
                     if attempt == 1:
@@ -330,11 +331,15 @@ async def _quietly_close(target: Page | BrowserContext) -> None:
         await target.close()
 
 
-def _typed(engine: str, error: PlaywrightError) -> TransientUpstreamError:
+def _typed(
+    engine: str, error: PlaywrightError, url: str, proxy: str | None
+) -> TransientUpstreamError:
+    """The failure in the words ``failures.describe_failure`` uses for aiohttp's."""
     message = error.message
+    host = urlsplit(url).hostname or url
     if isinstance(error, PlaywrightTimeout):
-        return UpstreamTimeout(f"{engine}: the page did not load in time")
-    if any(code in message for code in _PROXY_ERRORS):
-        return ProxyFailure(f"{engine}: the proxy could not be reached")
+        return UpstreamTimeout(f"{engine}: the page from {host} did not load in time")
+    if proxy is not None and any(code in message for code in _PROXY_ERRORS):
+        return ProxyFailure(f"{engine}: could not connect to proxy {peer_of(proxy)}")
     code = next((word for word in message.split() if word.startswith("net::")), "browser error")
-    return TransientUpstreamError(f"{engine}: {code}")
+    return TransientUpstreamError(f"{engine}: loading {host} in the browser failed ({code})")

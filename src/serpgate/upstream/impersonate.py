@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from curl_cffi import CurlECode
 from curl_cffi.requests import AsyncSession, RequestsError, Response
@@ -26,6 +27,7 @@ from curl_cffi.requests import AsyncSession, RequestsError, Response
 from serpgate.engines.base import UpstreamRequest
 from serpgate.errors import ProxyFailure, TransientUpstreamError, UpstreamTimeout
 from serpgate.upstream.client import MAX_BODY_BYTES, RawResponse
+from serpgate.upstream.failures import peer_of
 
 _CHROME = re.compile(r"Chrome/(\d+)")
 # Failures that happen before the engine is reached, when a proxy is in the way: the exit's fault.
@@ -107,7 +109,7 @@ class ImpersonateClient:
                 discard_cookies=True,
             )
         except RequestsError as exc:
-            raise _typed(engine, exc, proxy) from exc
+            raise _typed(engine, exc, request.url, proxy, timeout) from exc
         body = response.content
         if len(body) > MAX_BODY_BYTES:
             raise TransientUpstreamError(f"{engine}: answer over {MAX_BODY_BYTES} bytes")
@@ -125,13 +127,17 @@ class ImpersonateClient:
             await session.close()
 
 
-def _typed(engine: str, error: RequestsError, proxy: str | None) -> TransientUpstreamError:
+def _typed(
+    engine: str, error: RequestsError, url: str, proxy: str | None, timeout: float
+) -> TransientUpstreamError:
+    """The failure in the words ``failures.describe_failure`` uses for aiohttp's."""
     code = error.code
+    host = urlsplit(url).hostname or url
     if code == CurlECode.OPERATION_TIMEDOUT:
-        return UpstreamTimeout(f"{engine}: no answer in time")
+        return UpstreamTimeout(f"{engine}: no answer from {host} within {timeout:g} s")
     if proxy is not None and code in _PROXY_CODES:
-        return ProxyFailure(f"{engine}: the proxy could not be reached")
+        return ProxyFailure(f"{engine}: could not connect to proxy {peer_of(proxy)}")
     if code == CurlECode.PARTIAL_FILE:
-        return TransientUpstreamError(f"{engine}: truncated answer")
-    name = code.name if isinstance(code, CurlECode) else str(code)
-    return TransientUpstreamError(f"{engine}: {name.lower()}")
+        return TransientUpstreamError(f"{engine}: the answer from {host} was cut short")
+    name = code.name.lower() if isinstance(code, CurlECode) else str(code)
+    return TransientUpstreamError(f"{engine}: request to {host} failed (curl {name})")
