@@ -42,7 +42,7 @@ QUERIES = ("cocoa", "chai", "mate")
 @pytest.fixture
 async def pool() -> AsyncIterator[BrowserPool]:
     executable = require_chromium()
-    browsers = BrowserPool(BrowserSettings(executable=executable, max_pages=2, page_timeout=10))
+    browsers = BrowserPool(BrowserSettings(executable=executable, max_pages=2, page_timeout=30))
     try:
         yield browsers
     finally:
@@ -92,7 +92,7 @@ async def test_a_cookie_earned_once_per_exit_is_reused_then_renewed(pool: Browse
         passing = WallPass(cheap, pool, {"google": engine.walled}, margin=0)
         try:
             for q in ("coffee", "tea", "cocoa"):
-                raw = await passing.send("google", google_request(world, q), proxy, 10)
+                raw = await passing.send("google", google_request(world, q), proxy, 30)
                 assert results(raw.body, q) == 10
             assert passing.counts["google", "browser"] == 1
             assert passing.counts["google", "cheap"] == 2
@@ -106,7 +106,7 @@ async def test_a_cookie_earned_once_per_exit_is_reused_then_renewed(pool: Browse
             # the browser earns a new one, after which the cheap path works again.
             world.app[STATE].wall = JavaScriptWall(cookie_ttl=600)
             for q in ("chai", "mate"):
-                raw = await passing.send("google", google_request(world, q), proxy, 10)
+                raw = await passing.send("google", google_request(world, q), proxy, 30)
                 assert results(raw.body, q) == 10
             assert passing.counts["google", "browser"] == 2
             assert passing.counts["google", "cheap"] == 3
@@ -117,18 +117,18 @@ async def test_a_cookie_earned_once_per_exit_is_reused_then_renewed(pool: Browse
 
 async def test_an_expired_cookie_sends_the_next_search_to_the_browser(pool: BrowserPool) -> None:
     cheap = ImpersonateClient()
-    world = SandboxWorld([GoogleEmulator()], https=False, cookie_ttl=2.0)
+    world = SandboxWorld([GoogleEmulator()], https=False, cookie_ttl=4.0)
     async with world:
         passing = WallPass(cheap, pool, {"google": GoogleEngine().walled}, margin=0)
         try:
-            await passing.send("google", google_request(world, "coffee"), None, 10)
-            await passing.send("google", google_request(world, "tea"), None, 10)
+            await passing.send("google", google_request(world, "coffee"), None, 30)
+            await passing.send("google", google_request(world, "tea"), None, 30)
             assert passing.counts == {("google", "browser"): 1, ("google", "cheap"): 1}
-            await asyncio.sleep(2.1)
+            await asyncio.sleep(4.1)
             # Three searches at once after the expiry: one browser visit renews the cookie, the
             # other two wait for it and go the cheap way.
             pages = await asyncio.gather(
-                *(passing.send("google", google_request(world, q), None, 10) for q in QUERIES)
+                *(passing.send("google", google_request(world, q), None, 30) for q in QUERIES)
             )
             assert [results(raw.body, q) for raw, q in zip(pages, QUERIES, strict=True)] == [10] * 3
             assert passing.counts == {("google", "browser"): 2, ("google", "cheap"): 3}
@@ -142,7 +142,7 @@ async def test_headless_tells_are_gone(pool: BrowserPool) -> None:
     runner, url, _ = await slow_site(0)
     try:
         agent = GoogleEngine.user_agent(SearchParams(engine="google", q="x"))
-        rendered = await pool.render("test", UpstreamRequest(url, {"User-Agent": agent}), None, 5)
+        rendered = await pool.render("test", UpstreamRequest(url, {"User-Agent": agent}), None, 30)
         assert f"<title>false|{agent}</title>" in rendered.response.body
         assert "Headless" not in rendered.response.body
     finally:
@@ -153,8 +153,8 @@ async def test_a_browser_crash_mid_search_relaunches_and_retries(pool: BrowserPo
     runner, url, loading = await slow_site(3.0, first_only=True)
     try:
         request = UpstreamRequest(url, {"User-Agent": "Mozilla/5.0 Chrome/131.0.0.0"})
-        search = asyncio.create_task(pool.render("test", request, None, 10))
-        await asyncio.wait_for(loading.wait(), 10)
+        search = asyncio.create_task(pool.render("test", request, None, 30))
+        await asyncio.wait_for(loading.wait(), 30)
         os.kill(browser_process(), signal.SIGKILL)
         rendered = await search
         assert rendered.response.status == 200
@@ -188,7 +188,7 @@ async def test_a_dead_proxy_under_the_browser_transport_is_the_exits_fault() -> 
             loop = asyncio.get_running_loop()
             for q in ("coffee", "tea", "cocoa"):
                 params = SearchParams(engine="google", q=q)
-                outcome = await fetcher.fetch(engines["google"], params, loop.time() + 20)
+                outcome = await fetcher.fetch(engines["google"], params, loop.time() + 60)
                 assert len(outcome.data.organic_results) == 10
         finally:
             await transports.close()
@@ -204,8 +204,8 @@ async def test_shutdown_with_pages_open_leaves_no_chromium(pool: BrowserPool) ->
     runner, url, loading = await slow_site(5.0)
     try:
         request = UpstreamRequest(url, {"User-Agent": "Mozilla/5.0 Chrome/131.0.0.0"})
-        searches = [asyncio.create_task(pool.render("test", request, None, 10)) for _ in range(2)]
-        await asyncio.wait_for(loading.wait(), 10)
+        searches = [asyncio.create_task(pool.render("test", request, None, 30)) for _ in range(2)]
+        await asyncio.wait_for(loading.wait(), 30)
         assert chromium_descendants()
         await asyncio.wait_for(pool.close(), 10)
         for search in searches:

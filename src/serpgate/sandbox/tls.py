@@ -92,6 +92,10 @@ class HttpsListener:
             await loop.connect_accepted_socket(self._server, connection, ssl=context)
         except (ClientHelloError, TimeoutError, OSError, ssl.SSLError):
             connection.close()
+        except asyncio.CancelledError:
+            # Closing down before the handshake: nobody else will close this socket.
+            connection.close()
+            raise
 
     async def close(self) -> None:
         for task in [self._accepting, *self._handshakes]:
