@@ -138,13 +138,20 @@ async def test_an_expired_cookie_sends_the_next_search_to_the_browser(pool: Brow
             await cheap.close()
 
 
-async def test_headless_tells_are_gone(pool: BrowserPool) -> None:
+async def test_headless_tells_are_gone_and_warm_pages_stay_bounded(pool: BrowserPool) -> None:
     runner, url, _ = await slow_site(0)
     try:
         agent = GoogleEngine.user_agent(SearchParams(engine="google", q="x"))
         rendered = await pool.render("test", UpstreamRequest(url, {"User-Agent": agent}), None, 30)
         assert f"<title>false|{agent}</title>" in rendered.response.body
         assert "Headless" not in rendered.response.body
+        # Three more user agents, three more contexts: warm pages stay within the bound of 2.
+        for n in range(3):
+            other = UpstreamRequest(url, {"User-Agent": f"{agent} {n}"})
+            await pool.render("test", other, None, 30)
+        snapshot = pool.snapshot()
+        assert snapshot["contexts"] == 4
+        assert snapshot["pages_warm"] == 2
     finally:
         await runner.cleanup()
 

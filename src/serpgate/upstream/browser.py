@@ -8,8 +8,9 @@ and a fresh context per load the dearest, so:
 - the browser is launched on the first render, not at start: most deployments need it rarely;
 - one context per (exit, user agent), since a context is where a proxy is set and cookies live,
   at most ``max_contexts`` of them (the least recently used idle one is closed beyond that);
-- pages are kept warm and reused inside their context; at most ``max_pages`` render at once, the
-  memory bound (a page is ~100 MB), and the renderer processes are capped to match;
+- pages are kept warm and reused inside their context; at most ``max_pages`` are open at once,
+  warm or rendering (the memory bound: a page is ~100 MB; the least recently used context's warm
+  pages are closed to make room), and the renderer processes are capped to match;
 - every render has ``page_timeout`` (and the caller's deadline);
 - a browser that died (crash, OOM kill) is noticed by its disconnection, relaunched, and the
   renders it took down are tried once more on the new one;
@@ -234,6 +235,24 @@ class BrowserPool:
         await self._evict()
         return held
 
+    async def _page(self, held: _Context) -> Page:
+        """A warm page of ``held``, or a new one once there is room for it."""
+        if held.idle:
+            return held.idle.pop()
+        await self._make_room()
+        return await held.context.new_page()
+
+    async def _make_room(self) -> None:
+        """Close warm pages of the least recently used contexts until a new page keeps the
+        pages open (warm and rendering) within ``max_pages``: the memory bound."""
+        for held in list(self._contexts.values()):
+            while held.idle and self._pages_open() > self.settings.max_pages:
+                await _quietly_close(held.idle.pop(0))
+
+    def _pages_open(self) -> int:
+        # Rendering pages count from the moment a render claims one, its own included.
+        return sum(len(held.idle) + held.busy for held in self._contexts.values())
+
     async def _evict(self) -> None:
         while len(self._contexts) > self.settings.max_contexts:
             victim = next((k for k, c in self._contexts.items() if c.busy == 0), None)
@@ -248,7 +267,11 @@ class BrowserPool:
         agent = next((v for k, v in request.headers.items() if k.lower() == "user-agent"), "")
         held = await self._context(browser, proxy, agent)
         held.busy += 1
-        page = held.idle.pop() if held.idle else await held.context.new_page()
+        try:
+            page = await self._page(held)
+        except BaseException:
+            held.busy -= 1
+            raise
         reusable = False
         try:
             started = time.perf_counter()
@@ -260,7 +283,13 @@ class BrowserPool:
             # A wall's script sets its cookie and replaces the page: goto follows that
             # navigation and returns the final document's response.
             response = await page.goto(request.url, wait_until="load", timeout=left * 1000)
-            html = await page.content()
+            raw = RawResponse(
+                status=response.status if response is not None else 200,
+                headers=await response.all_headers() if response is not None else {},
+                body=await page.content(),
+                url=page.url,
+                elapsed=time.perf_counter() - started,
+            )
             cookies = await held.context.cookies(request.url)
             reusable = True
         finally:
@@ -270,14 +299,6 @@ class BrowserPool:
             elif browser.is_connected():
                 await _quietly_close(page)
         self.renders += 1
-        headers = await response.all_headers() if response is not None else {}
-        raw = RawResponse(
-            status=response.status if response is not None else 200,
-            headers=headers,
-            body=html,
-            url=page.url,
-            elapsed=time.perf_counter() - started,
-        )
         return Rendered(
             raw,
             tuple(
