@@ -19,6 +19,11 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
     SERPGATE_HOST=0.0.0.0 SERPGATE_PORT=8000
+# Debian's Chromium, for engines behind a JavaScript wall (Google): serpgate drives it headless
+# through Playwright's bundled driver, so no browser download ever happens at run time.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 serpgate \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin serpgate
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \

@@ -63,6 +63,8 @@ def start_service(mode: str, engine_url: str) -> tuple[subprocess.Popen[bytes], 
         "SERPGATE_PORT": str(port),
         "SERPGATE_API_KEYS": f"bench:unlimited:{KEY}",
         "SERPGATE_ENGINE_URLS": orjson.dumps({"google": engine_url}).decode(),
+        # A fixed page without a wall: the event loop, not the transport, is measured here.
+        "SERPGATE_UPSTREAM__TRANSPORTS": '{"google": "http"}',
         "SERPGATE_PARSE__MODE": mode,
         "SERPGATE_LOG_LEVEL": "warning",
     }

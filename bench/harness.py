@@ -177,6 +177,9 @@ def service_env(
         "SERPGATE_ENGINE_URLS": orjson.dumps(dict(engine_urls)).decode(),
         "SERPGATE_LOG_LEVEL": "info",
         "SERPGATE_ARCHIVE_TTL": str(ARCHIVE_TTL),
+        # The suite's sandbox has no wall (bench/sandbox.py): plain aiohttp for every engine, so
+        # figures stay comparable; the wall's cost is bench/browser.py's.
+        "SERPGATE_UPSTREAM__TRANSPORTS": '{"google": "http"}',
     }
     env.update(extra)
     return env

@@ -38,9 +38,9 @@ from serpgate.store.memory import MemoryStore
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.tenants import TenantRegistry, parse_bootstrap_keys
-from serpgate.upstream.client import UpstreamClient
 from serpgate.upstream.fetcher import Fetcher
 from serpgate.upstream.stats import UpstreamStats
+from serpgate.upstream.transports import EngineTransports
 
 
 def build_store(settings: Settings) -> Store:
@@ -61,7 +61,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = build_store(settings)
-        client = UpstreamClient(settings.upstream)
+        engines = build_engines(settings.engine_urls)
+        transports = EngineTransports.build(
+            settings.upstream, settings.browser, engines, metrics_.record_fetch
+        )
         archive_ = SearchArchive(store, settings.archive_ttl)
         traffic = TrafficLayer.build(settings.traffic, store)
         tenants = TenantRegistry(store, settings.plans, bootstrap)
@@ -69,12 +72,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         parser = PageParser(parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse)
         fetcher = Fetcher.from_settings(
             settings.resilience,
-            client,
+            transports,
             stats=UpstreamStats(on_attempt=metrics_.record_attempt),
             parse=parser.parse,
             clock=clock,
         )
-        engines = build_engines(settings.engine_urls)
         keeper = PageKeeper(parse.unrecognized_dir, parse.unrecognized_keep)
         service = SearchService(
             engines,
@@ -94,6 +96,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             traffic=traffic,
             search=service,
             fetcher=fetcher,
+            transports=transports,
         )
         lag = asyncio.create_task(metrics_.watch_event_loop(settings.metrics.loop_lag_interval))
         try:
@@ -106,7 +109,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             await service.close()
             await traffic.aclose()
             parser.close()
-            await client.close()
+            await transports.close()
             await store.close()
             metrics_.close()
 

@@ -35,6 +35,7 @@ from serpgate.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.faults import fault_profile
+from serpgate.sandbox.server import WALLED_BY_DEFAULT
 from serpgate.sandbox.world import ProxyMix, SandboxWorld
 from serpgate.search import encode_entry, render_answer, utc_now
 from serpgate.settings import DEFAULT_PLANS, Settings
@@ -128,7 +129,16 @@ async def _start_world(
     default = HOSTILE_PROXIES if args.profile != "calm" else 0
     proxies = args.proxies if args.proxies is not None else default
     mix = ProxyMix.with_bad_share(proxies, args.bad_share)
-    world = SandboxWorld(all_emulators(), faults, mix, host=args.host, port=port, clock=clock)
+    world = SandboxWorld(
+        all_emulators(),
+        faults,
+        mix,
+        host=args.host,
+        port=port,
+        clock=clock,
+        walled=() if args.no_wall else WALLED_BY_DEFAULT,
+        fingerprinted=args.fingerprint,
+    )
     return await world.start()
 
 
@@ -148,6 +158,8 @@ def _describe_world(world: SandboxWorld, profile: str) -> str:
         kinds = Counter(proxy.kind.value for proxy in world.proxies)
         mix = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         lines.append(f"  {len(world.proxies)} forward proxies ({mix})")
+    if world.https_url:
+        lines.append(f"  over HTTPS (self-signed, JA4 read at the handshake): {world.https_url}")
     lines.append(f"  what the sandbox served and injected: {world.base_url}/_sandbox/stats")
     return "\n".join(lines)
 
@@ -171,6 +183,8 @@ async def _demo(args: argparse.Namespace) -> None:
         f"serpgate demo\n{_describe_world(world, args.profile)}\n"
         f"  API key: {key} (plan {plan.name}: {plan.describe(limits.in_flight_per_key)})\n"
         f"  try: curl '{base}/search.json?engine=bing&q=coffee&api_key={key}'\n"
+        f"  Google through its JavaScript wall (Chromium once per exit, then its cookie): "
+        f"curl '{base}/search.json?engine=google&q=coffee&api_key={key}'\n"
         f"  docs: {base}/docs",
         flush=True,
     )
@@ -346,6 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
             type=float,
             default=0.3,
             help="share of the proxies that are dead, slow or refusing (default: %(default)s)",
+        )
+        command.add_argument(
+            "--no-wall",
+            action="store_true",
+            help="serve Google's results to any client (default: its JavaScript wall, as real)",
+        )
+        command.add_argument(
+            "--fingerprint",
+            action="append",
+            default=[],
+            metavar="ENGINE",
+            help="refuse non-browser TLS fingerprints for ENGINE on the HTTPS listener",
         )
 
     parse = sub.add_parser(

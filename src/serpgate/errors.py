@@ -12,12 +12,14 @@ reads to decide whether another attempt could help::
     ├── RateLimited                    429  a rate limit is spent (carries retry_after)
     ├── QuotaExceeded                  402  the plan's monthly searches are spent (not a throttle)
     ├── ServiceUnavailable             503  shedding load or a breaker is open (carries retry_after)
+    │   └── BrowserUnavailable         503  the engine needs Chromium and none was found
     └── UpstreamError                  502  the engine's answer could not be used
         ├── BlockedError               502  the engine answered a CAPTCHA, challenge or ban page
         │   └── JavaScriptRequired     502  the engine wants a browser, not an HTTP client
         ├── UnrecognizedPage           502  not results, nor the engine's no-results, nor a block
         ├── TransientUpstreamError     502  5xx, reset, truncated body: another attempt may work
-        │   └── UpstreamTimeout        504  no complete answer inside the deadline
+        │   ├── UpstreamTimeout        504  no complete answer inside the deadline
+        │   └── ProxyFailure           502  the proxy failed before the engine was reached
         └── FatalUpstreamError         502  a 4xx that no retry fixes
 """
 
@@ -68,6 +70,10 @@ class ServiceUnavailable(SerpgateError):
         self.retry_after = retry_after
 
 
+class BrowserUnavailable(ServiceUnavailable):
+    """An engine set to fetch through Chromium (its JavaScript wall) while none can be run."""
+
+
 class UpstreamError(SerpgateError):
     status_code = 502
 
@@ -106,6 +112,10 @@ class TransientUpstreamError(UpstreamError):
 
 class UpstreamTimeout(TransientUpstreamError):
     status_code = 504
+
+
+class ProxyFailure(TransientUpstreamError):
+    """The exit failed (unreachable, refused the tunnel) before the engine saw the request."""
 
 
 class FatalUpstreamError(UpstreamError):

@@ -113,6 +113,13 @@ class Metrics:
             ["limit"],
             registry=registry,
         )
+        self.fetches = Counter(
+            "serpgate_upstream_fetches",
+            "Upstream answers by engine and the way they were fetched (http, impersonate, "
+            "browser, or cookie: a browser-earned cookie on the cheap path)",
+            ["engine", "via"],
+            registry=registry,
+        )
         self.attempts = Counter(
             "serpgate_upstream_attempts",
             "Upstream attempts by engine, proxy and outcome (ok, blocked, transient, fatal)",
@@ -208,6 +215,10 @@ class Metrics:
         engine = self.engine_label(engine)
         self.attempts.labels(engine, proxy_label(proxy), outcome).inc()
         self.attempt_seconds.labels(engine, outcome).observe(seconds)
+
+    def record_fetch(self, engine: str, via: str) -> None:
+        """One answer fetched through ``via``: the browser's share of an engine's fetches."""
+        self.fetches.labels(self.engine_label(engine), via).inc()
 
     def set_proxy_states(self, engine: str, counts: Mapping[str, int]) -> None:
         """How many exits are in each state for ``engine``; states left out are now empty."""

@@ -71,6 +71,13 @@ DEFAULT_PLANS = {
 }
 
 
+TransportName = Literal["http", "impersonate", "browser", "wallpass"]
+
+# What each engine is fetched with unless ``upstream.transports`` says otherwise: Google walls
+# every client that runs no JavaScript (since January 2025), the others answer plain HTTP.
+DEFAULT_TRANSPORTS: dict[str, TransportName] = {"google": "wallpass"}
+
+
 class UpstreamSettings(BaseModel):
     """How serpgate talks to engines."""
 
@@ -80,6 +87,34 @@ class UpstreamSettings(BaseModel):
     pool_size_per_host: Annotated[int, Field(ge=1)] = 50
     # All attempts of one search, backoff included, end by then: the client's overall deadline.
     deadline: Annotated[float, Field(gt=0)] = 20.0
+    # Per engine, overriding DEFAULT_TRANSPORTS (see docs/transports.md).
+    transports: dict[str, TransportName] = {}
+    # curl_cffi's browser profiles for the impersonate transport, desktop and mobile searches.
+    impersonate: str = "chrome131"
+    impersonate_mobile: str = "chrome131_android"
+    # False only against a sandbox's self-signed certificate.
+    verify_tls: bool = True
+    # A wall's cookie is renewed this long before it expires, rather than used to the last second.
+    cookie_margin: Annotated[float, Field(ge=0)] = 5.0
+    # After a freshly earned cookie is refused this many times in a row, an exit renders every
+    # search in the browser for ``browser_only_for`` seconds: the cheap path is not working there.
+    cookie_refusals: Annotated[int, Field(ge=1)] = 2
+    browser_only_for: Annotated[float, Field(gt=0)] = 300.0
+
+    def transport(self, engine: str) -> TransportName:
+        return self.transports.get(engine) or DEFAULT_TRANSPORTS.get(engine, "http")
+
+
+class BrowserSettings(BaseModel):
+    """The headless Chromium pool (``upstream.browser``): where it is and how much it may use."""
+
+    # None: the first of chromium, chromium-browser, google-chrome on PATH.
+    executable: Path | None = None
+    max_contexts: Annotated[int, Field(ge=1)] = 8
+    # Pages rendering at once, the memory bound: about 100 MB each.
+    max_pages: Annotated[int, Field(ge=1)] = 4
+    page_timeout: Annotated[float, Field(gt=0)] = 15.0
+    launch_timeout: Annotated[float, Field(gt=0)] = 30.0
 
 
 class ProxySettings(BaseModel):
@@ -286,6 +321,7 @@ class Settings(BaseSettings):
     archive_ttl: Annotated[float, Field(gt=0)] = 31 * 24 * 3600.0
     log_level: str = "info"
     upstream: UpstreamSettings = UpstreamSettings()
+    browser: BrowserSettings = BrowserSettings()
     parse: ParseSettings = ParseSettings()
     resilience: ResilienceSettings = ResilienceSettings()
     traffic: TrafficSettings = TrafficSettings()

@@ -1,4 +1,8 @@
-"""Every engine end to end: the service fetches from each sandbox emulator and parses its page."""
+"""Every engine end to end: the service fetches from each sandbox emulator and parses its page.
+
+The sandbox Google walls plain clients as the real one does, so its search goes through the
+wall (Chromium once, then the cookie): it needs the system Chromium.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import pytest
 from serpgate.engines.registry import ENGINE_TYPES
 from serpgate.sandbox.emulators import all_emulators
 from tests.live_service import LiveService, live_service
+from tests.upstream.chromium import require_chromium
 
 KEY = "sg_every_engine"
 
@@ -26,6 +31,8 @@ def test_every_engine_has_an_emulator() -> None:
 
 @pytest.mark.parametrize("engine", sorted(cls.name for cls in ENGINE_TYPES))
 def test_search_through_the_service(service: LiveService, engine: str) -> None:
+    if engine == "google":
+        require_chromium()
     params = {"engine": engine, "q": "fresh coffee beans", "api_key": KEY}
     first = httpx.get(f"{service.url}/search.json", params=params, timeout=10)
     assert first.status_code == 200, first.text
@@ -66,3 +73,20 @@ def test_bad_engine_parameter_is_a_400(service: LiveService, name: str, value: s
     answer = httpx.get(f"{service.url}/search.json", params=params, timeout=10)
     assert answer.status_code == 400
     assert name in answer.json()["error"]
+
+
+def test_without_chromium_google_answers_503_naming_it_and_readyz_says_so() -> None:
+    key = "sg_no_browser"
+    with live_service(
+        f"nobrowser:unlimited:{key}", browser={"executable": "/nonexistent/chromium"}
+    ) as running:
+        google = {"engine": "google", "q": "coffee", "api_key": key}
+        answer = httpx.get(f"{running.url}/search.json", params=google, timeout=10)
+        assert answer.status_code == 503
+        assert "no Chromium at /nonexistent/chromium" in answer.json()["error"]
+        bing = httpx.get(f"{running.url}/search.json", params={**google, "engine": "bing"})
+        assert bing.status_code == 200
+        ready = httpx.get(f"{running.url}/readyz").json()
+        assert ready["status"] == "degraded"
+        assert ready["browser"]["needed_by"] == ["google"]
+        assert "/nonexistent/chromium" in ready["browser"]["missing"]

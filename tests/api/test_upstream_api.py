@@ -58,9 +58,10 @@ def test_operator_endpoint_needs_the_admin_key(service: LiveService) -> None:
     state = httpx.get(url, headers={"Authorization": f"Bearer {ADMIN}"})
     assert state.status_code == 200
     body = state.json()
-    assert set(body) == {"proxies", "capacity", "breakers", "budgets", "stats"}
+    assert set(body) == {"proxies", "capacity", "breakers", "budgets", "stats", "transports"}
     assert body["capacity"]["bing"]["exits"] == 1
     assert body["capacity"]["bing"]["demand"] > 0
+    assert body["transports"]["engines"]["google"] == "wallpass"
     assert body["breakers"]["brave"]["state"] == "open"
     assert body["breakers"]["bing"]["state"] == "closed"
 

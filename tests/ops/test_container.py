@@ -170,6 +170,12 @@ def perform_final(stage: Stage, image: ImageRoot, builder: ImageRoot, python: st
     for step in stage.all("RUN"):
         if "useradd" in step.args:
             continue  # the account: user_of() holds its ids, which is all a process needs
+        if step.args.startswith("apt-get"):
+            # System packages go to the base image's /usr, which no scratch root stands for:
+            # Docker performs this step; here only that Debian offers each package is checked.
+            for package in apt_packages(step.args):
+                assert apt_candidate(package), f"Debian offers no package {package!r}"
+            continue
         mounts = {}
         if "mount" in step.flags:
             mount = dict(part.split("=", 1) for part in step.flags["mount"].split(","))
@@ -179,6 +185,23 @@ def perform_final(stage: Stage, image: ImageRoot, builder: ImageRoot, python: st
         assert words[:2] == ["pip", "install"], f"the test cannot perform RUN {step.args}"
         run([str(bin_dir / "pip"), *words[1:]], env=env)
     return bin_dir
+
+
+def apt_packages(shell: str) -> list[str]:
+    """The packages an ``apt-get install`` in a RUN step names."""
+    words = shlex.split(shell.replace("&&", " && "))
+    start = words.index("install") + 1
+    end = words.index("&&", start) if "&&" in words[start:] else len(words)
+    return [word for word in words[start:end] if not word.startswith("-")]
+
+
+def apt_candidate(package: str) -> bool:
+    if shutil.which("apt-cache") is None:
+        unavailable("needs apt-cache to check the image's Debian packages")
+    policy = subprocess.run(
+        ["apt-cache", "policy", package], capture_output=True, text=True, check=False
+    )
+    return "Candidate:" in policy.stdout and "Candidate: (none)" not in policy.stdout
 
 
 def test_dockerfile_steps_build_an_image_that_serves_and_stops_cleanly(scratch: Path) -> None:

@@ -149,7 +149,9 @@ class TestPageRequest:
 
 @pytest.fixture
 async def sandbox_port() -> AsyncIterator[int]:
-    runner = web.AppRunner(create_sandbox_app([GoogleEmulator()], CORPUS))
+    # The wall is lifted: these tests are about the result pages (tests/sandbox/test_wall.py
+    # and tests/upstream/test_browser.py are about the wall).
+    runner = web.AppRunner(create_sandbox_app([GoogleEmulator()], CORPUS, walled=()))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

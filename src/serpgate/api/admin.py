@@ -1,4 +1,7 @@
-"""``GET /admin/upstream``: exits, breakers, budgets and attempt counts, for operators only.
+"""``GET /admin/upstream``: exits, breakers, budgets, attempt counts and transports, for operators.
+
+``transports`` shows each engine's transport, its fetches by the way they went (the browser's
+share of a walled engine's searches among them) and the browser pool's state.
 
 Answered only to a caller bearing ``SERPGATE_ADMIN_KEY`` (``Authorization: Bearer`` or
 ``admin_key=``); without the setting the endpoint does not exist (404), so nothing about the
@@ -32,4 +35,5 @@ async def upstream_state(request: Request, services: ServicesDep) -> Response:
     given = bearer_token(request) or request.query_params.get("admin_key", "")
     if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
         raise AuthenticationError("this endpoint needs the admin key")
-    return json_response(services.fetcher.snapshot())
+    document = {**services.fetcher.snapshot(), "transports": services.transports.snapshot()}
+    return json_response(document)

@@ -30,6 +30,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, services: ServicesDep) -> Response:
     """200 while this process can answer searches, even degraded; 503 only when it cannot.
 
+    So does a missing Chromium: the engines that need it answer 503 naming it, the rest serve.
     A Redis outage hits every replica alike, and each one still answers (limits fall back,
     cache reads miss), so it reads "degraded" with a 200: a 503 would take them all out of the
     load balancer at once and turn a degraded service into none.
@@ -43,6 +44,11 @@ async def readyz(request: Request, services: ServicesDep) -> Response:
         document["store"] = str(exc)
         status = "degraded"
     document["traffic"] = services.traffic.snapshot()
+    # Engines that need Chromium answer 503 without it; the others still serve: degraded.
+    browser = services.transports.readiness()
+    document["browser"] = browser
+    if "missing" in browser:
+        status = "degraded"
     lifecycle: Lifecycle = request.app.state.lifecycle
     if lifecycle.draining:
         document["shutdown"] = "draining"

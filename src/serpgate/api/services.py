@@ -20,6 +20,7 @@ from serpgate.store.base import Store
 from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.tenants import Tenant, TenantRegistry
 from serpgate.upstream.fetcher import Fetcher
+from serpgate.upstream.transports import EngineTransports
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Services:
     traffic: TrafficLayer
     search: SearchService
     fetcher: Fetcher
+    transports: EngineTransports
 
 
 async def get_services(request: Request) -> Services:

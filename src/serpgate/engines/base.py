@@ -76,6 +76,11 @@ class Engine(ABC):
     def parse(self, html: str, params: SearchParams) -> SerpData:
         """Read one result page; raise ``BlockedError`` for CAPTCHA, challenge or ban pages."""
 
+    def walled(self, html: str) -> bool:
+        """Whether ``html`` is the engine's JavaScript wall: a page that only a browser, by
+        running its script, gets past. Engines without one never answer it."""
+        return False
+
     @staticmethod
     def user_agent(params: SearchParams) -> str:
         return MOBILE_UA if params.device == "mobile" else DESKTOP_UA

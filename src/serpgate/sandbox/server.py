@@ -13,7 +13,13 @@ Operator endpoints, which tests and the demo use to prove and steer the hostilit
 - ``GET /_sandbox/clients``: requests per engine per client address (each proxy has its own);
 - ``POST /_sandbox/block?engine=E&on=1``: E answers its block page to everyone;
 - ``POST /_sandbox/outage?engine=E&on=1&status=503&retry_after=2&answers=N``: E answers that
-  status (to the next N requests, or until lifted).
+  status (to the next N requests, or until lifted);
+- ``POST /_sandbox/wall?engine=E&on=1``: E answers its JavaScript wall (``sandbox.wall``) to
+  clients without a valid cookie, as Google does by default; ``on=0`` lifts it;
+- ``POST /_sandbox/fingerprint?engine=E&on=1``: E refuses, over the HTTPS listener
+  (``sandbox.tls``), clients whose TLS ClientHello is not a browser's.
+
+Walled and fingerprint-refused requests count as ``E.walled`` and ``E.fingerprint_refused``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import struct
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from aiohttp import web
 
@@ -31,6 +38,11 @@ from serpgate.clock import Clock
 from serpgate.sandbox.corpus import Corpus
 from serpgate.sandbox.emulator import Emulator
 from serpgate.sandbox.faults import SLOW_AFTER, Fault, FaultInjector, FaultPlan, FaultProfile
+from serpgate.sandbox.fingerprint import Fingerprints
+from serpgate.sandbox.wall import JavaScriptWall
+
+# The engines whose real counterparts wall clients that run no JavaScript.
+WALLED_BY_DEFAULT = frozenset({"google"})
 
 
 @dataclass(slots=True)
@@ -51,6 +63,10 @@ class SandboxState:
     faults: FaultInjector = field(default_factory=lambda: FaultInjector(FaultProfile(name="calm")))
     outages: dict[str, Outage] = field(default_factory=dict)
     clients: Counter[tuple[str, str]] = field(default_factory=Counter)
+    wall: JavaScriptWall = field(default_factory=JavaScriptWall)
+    walled: set[str] = field(default_factory=lambda: set(WALLED_BY_DEFAULT))
+    fingerprints: Fingerprints = field(default_factory=Fingerprints)
+    fingerprinted: set[str] = field(default_factory=set)
 
 
 STATE = web.AppKey("state", SandboxState)
@@ -61,13 +77,23 @@ def create_sandbox_app(
     corpus: Corpus | None = None,
     faults: FaultProfile | None = None,
     clock: Clock | None = None,
+    *,
+    walled: Iterable[str] = WALLED_BY_DEFAULT,
+    cookie_ttl: float = 600.0,
+    fingerprinted: Iterable[str] = (),
 ) -> web.Application:
-    """The sandbox app; ``clock`` is the one the service shares (bans, latency), real by default."""
+    """The sandbox app; ``clock`` is the one the service shares (bans, latency, cookies), real by
+    default. ``walled`` engines answer their JavaScript wall to clients without the cookie its
+    script sets (valid ``cookie_ttl`` seconds on ``clock``), ``fingerprinted`` ones refuse
+    non-browser TLS fingerprints over the HTTPS listener."""
     world = corpus or Corpus()
     clock = clock or Clock()
     app = web.Application()
     app[STATE] = SandboxState(
-        faults=FaultInjector(faults or FaultProfile(name="calm"), clock.monotonic)
+        faults=FaultInjector(faults or FaultProfile(name="calm"), clock.monotonic),
+        wall=JavaScriptWall(cookie_ttl, clock.monotonic),
+        walled=set(walled),
+        fingerprinted=set(fingerprinted),
     )
 
     def handler(emulator: Emulator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -90,6 +116,10 @@ def create_sandbox_app(
             if engine in state.blocked:
                 stats[f"{engine}.blocked"] += 1
                 return web.Response(text=emulator.render_block(), content_type="text/html")
+            if engine in state.fingerprinted and not state.fingerprints.browser_like(request):
+                stats[f"{engine}.fingerprint_refused"] += 1
+                block = emulator.render_block()
+                return web.Response(status=403, text=block, content_type="text/html")
             plan = state.faults.plan(engine, address)
             if plan.fault is Fault.CAPTCHA:
                 stats[f"{engine}.injected.captcha"] += 1
@@ -98,6 +128,11 @@ def create_sandbox_app(
                 return web.Response(
                     status=plan.status, text=emulator.render_block(), content_type="text/html"
                 )
+            agent = request.headers.get("User-Agent", "")
+            if engine in state.walled and not state.wall.admits(address, agent, request.cookies):
+                stats[f"{engine}.walled"] += 1
+                wall = state.wall.challenge(address, agent, f"/{engine}", request.query_string)
+                return web.Response(text=wall, content_type="text/html")
             if plan.delay >= SLOW_AFTER:
                 stats[f"{engine}.injected.slow"] += 1
             if plan.delay > 0:
@@ -122,11 +157,35 @@ def create_sandbox_app(
     for emulator in emulators:
         for path in emulator.paths:
             app.router.add_get(f"/{emulator.engine}{path}", handler(emulator))
+        app.router.add_get(f"/{emulator.engine}/httpservice/retry/enablejs", _enablejs)
     app.router.add_get("/_sandbox/stats", _stats)
     app.router.add_get("/_sandbox/clients", _clients)
     app.router.add_post("/_sandbox/block", _block)
     app.router.add_post("/_sandbox/outage", _outage)
+    app.router.add_post("/_sandbox/wall", _toggle("walled"))
+    app.router.add_post("/_sandbox/fingerprint", _toggle("fingerprinted"))
     return app
+
+
+async def _enablejs(request: web.Request) -> web.Response:
+    return web.Response(text=JavaScriptWall.enable_javascript(), content_type="text/html")
+
+
+def _toggle(
+    attribute: Literal["walled", "fingerprinted"],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A switch per engine over one of the state's engine sets."""
+
+    async def toggle(request: web.Request) -> web.Response:
+        engines: set[str] = getattr(request.app[STATE], attribute)
+        engine = request.query.get("engine", "")
+        if request.query.get("on", "1") == "1":
+            engines.add(engine)
+        else:
+            engines.discard(engine)
+        return web.json_response(sorted(engines))
+
+    return toggle
 
 
 def _status(status: int, retry_after: float | None) -> web.Response:

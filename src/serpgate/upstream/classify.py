@@ -33,6 +33,7 @@ import aiohttp
 from serpgate.errors import (
     BlockedError,
     FatalUpstreamError,
+    ProxyFailure,
     TransientUpstreamError,
     UpstreamError,
 )
@@ -93,7 +94,7 @@ def judge_error(error: UpstreamError) -> Verdict:
         return Verdict(Outcome.BLOCKED, error, error.retry_after or None, exit_at_fault=True)
     if isinstance(error, TransientUpstreamError):
         retry_after = error.retry_after or None
-        if isinstance(error.__cause__, _PROXY_FAULTS):
+        if isinstance(error, ProxyFailure) or isinstance(error.__cause__, _PROXY_FAULTS):
             return Verdict(Outcome.TRANSIENT, error, retry_after, exit_at_fault=True)
         return Verdict(
             Outcome.TRANSIENT, error, retry_after, exit_at_fault=True, engine_at_fault=True

@@ -1,4 +1,7 @@
-"""``UpstreamClient``: the HTTP transport to engines, one pooled aiohttp session per engine.
+"""``UpstreamClient``: the ``http`` transport to engines, one pooled aiohttp session per engine.
+
+The cheapest transport, and the one a fingerprinting engine refuses (its ClientHello is no
+browser's); ``transports.EngineTransports`` picks it, ``impersonate`` or ``browser`` per engine.
 
 A session per engine keeps one engine's slow or stuck connections from starving another's pool.
 ``send`` makes exactly one attempt and turns every network failure into a typed
@@ -48,6 +51,8 @@ class UpstreamClient:
                 limit_per_host=self._settings.pool_size_per_host,
                 ttl_dns_cache=300,
                 enable_cleanup_closed=True,
+                # False accepts a sandbox's self-signed certificate.
+                ssl=self._settings.verify_tls,
             )
             session = aiohttp.ClientSession(
                 connector=connector,

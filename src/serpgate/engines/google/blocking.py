@@ -45,6 +45,21 @@ _CAPTCHA_REST_SECONDS = 600.0
 _CONSENT_REST_SECONDS = 60.0
 
 
+def is_javascript_wall(html: str) -> bool:
+    """Whether ``html`` is the enable-JavaScript wall (and not results, nor a CAPTCHA): what a
+    browser gets past by running the page's script."""
+    try:
+        tree = LexborHTMLParser(html)
+        if tree.css_first("#center_col, #search, #rso") is not None:
+            return False
+        raise_if_blocked(tree, html)
+    except JavaScriptRequired:
+        return True
+    except BlockedError:
+        return False
+    return False
+
+
 def raise_if_blocked(tree: LexborHTMLParser, html: str) -> None:
     """Raise the typed error for a CAPTCHA, JavaScript wall or consent page; else return.
 

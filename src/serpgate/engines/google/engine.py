@@ -31,6 +31,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from serpgate.engines.base import Engine, UpstreamRequest, with_query
 from serpgate.engines.google.basic import parse_basic
+from serpgate.engines.google.blocking import is_javascript_wall
 from serpgate.engines.google.full import parse_full
 from serpgate.engines.google.links import Links
 from serpgate.engines.google.recognition import page_layout, require_results
@@ -70,6 +71,9 @@ class GoogleEngine(Engine):
         links = Links(self.origin(params))
         reader = parse_full if page_layout(tree, html) == "full" else parse_basic
         return require_results(reader(tree, links, params), tree)
+
+    def walled(self, html: str) -> bool:
+        return is_javascript_wall(html)
 
     def origin(self, params: SearchParams) -> str:
         """Where the search goes: ``www.<google_domain>`` unless a base URL was configured."""
