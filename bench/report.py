@@ -100,9 +100,10 @@ def write_markdown(path: Path, run: dict[str, Any], outcomes: list[Outcome]) -> 
                 f"(on {machine['usable_cores']} cores).",
                 "",
             ]
-        profile = outcome.summary.get("profile")
-        if isinstance(profile, dict):
-            lines += _profile_lines(profile)
+        per_request = outcome.summary.get("profile_us_per_request")
+        if isinstance(per_request, dict):
+            own = outcome.summary.get("profile_cached", {}).get("self", [])
+            lines += _profile_lines(per_request, own)
         for plot in outcome.plots:
             lines += [f"![{plot}]({plot})", ""]
         lines += ["<details><summary>configuration</summary>", "", *_config_lines(outcome.config)]
@@ -110,17 +111,25 @@ def write_markdown(path: Path, run: dict[str, Any], outcomes: list[Outcome]) -> 
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _profile_lines(profile: dict[str, Any]) -> list[str]:
-    rows = [["stage (frames it covers)", "share of busy samples"]]
-    rows += [[label, f"{share:.1%}"] for label, share in profile["stages"].items()]
-    own = [["function with the most self time", "share"]]
-    own += [[name.replace("|", "/"), f"{share:.1%}"] for name, share in profile["self"]]
+def _profile_lines(per_request: dict[str, dict[str, float]], own: list[Any]) -> list[str]:
+    bare, cached = per_request.get("bare", {}), per_request.get("cached", {})
+    names = sorted(set(bare) | set(cached) - {"total"}, key=lambda n: -cached.get(n, 0.0))
+    rows = [["component (innermost non-generic frame)", "bare µs/request", "cached µs/request",
+             "cached − bare"]]  # fmt: skip
+    for name in [n for n in names if n != "total"] + ["total"]:
+        b, c = bare.get(name, 0.0), cached.get(name, 0.0)
+        if max(b, c) < 1 and name != "total":
+            continue
+        label = "**total CPU per request**" if name == "total" else name
+        rows.append([label, f"{b:.0f}", f"{c:.0f}", f"{c - b:+.0f}"])
+    top = [["cached path: function with the most self time", "share of samples"]]
+    top += [[name.replace("|", "/"), f"{share:.1%}"] for name, share in own]
     return [
-        f"Where the cached path's time goes ({profile['samples']} py-spy samples of the "
-        "server's busy main thread; stages nest, so shares overlap):",
+        "Where the CPU of one request goes, bare against cached, from py-spy profiles of the "
+        "server under each load:",
         "",
         *_table(rows),
         "",
-        *_table(own),
+        *_table(top),
         "",
     ]

@@ -11,8 +11,10 @@ path is profiled under the same load.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +28,8 @@ from serpgate.models.params import SearchParams
 from serpgate.sandbox.corpus import Corpus
 from serpgate.sandbox.google import GoogleEmulator
 from serpgate.search import encode_entry, render_answer, utc_now
+
+PROFILE_RATE = 250
 
 
 @dataclass(frozen=True)
@@ -159,23 +163,53 @@ def run(ctx: Context, config: Config) -> Outcome:
 def _profile(
     ctx: Context, svc: harness.Service, paths: list[str], config: Config, outcome: Outcome
 ) -> None:
-    out = ctx.out / "profile-cached.txt"
-    loader = threading.Thread(
-        target=harness.closed_load,
-        args=(ctx, svc.url, paths, "cached-profile"),
-        kwargs={"connections": config.connections, "seconds": config.profile_seconds + 4},
-    )
-    loader.start()
-    threading.Event().wait(2.0)
-    recorded = profile.record(svc.pid, config.profile_seconds, out)
-    loader.join()
-    if not recorded:
-        outcome.notes.append("No profile: py-spy is not installed (or could not attach).")
-        return
-    outcome.summary["profile"] = profile.summarise(out)
+    """py-spy on the server under each load in turn; CPU per request by component, side by side.
+
+    A component's share of the profile's samples is the share of wall time the server spent
+    in it; divided by the requests answered per second, it is microseconds of CPU per request.
+    What the server's CPU time holds beyond the sampled Python is native code (uvloop, socket
+    I/O, the kernel), shown as its own line.
+    """
+    kinds = {"bare": [BARE_PATH], "cached": paths}
+    per_request: dict[str, dict[str, float]] = {}
+    for kind, kind_paths in kinds.items():
+        out = ctx.out / f"profile-{kind}.txt"
+        result: dict[str, Any] = {}
+
+        run = functools.partial(
+            harness.closed_load,
+            ctx,
+            svc.url,
+            kind_paths,
+            f"cached-profile-{kind}",
+            connections=config.connections,
+            seconds=config.profile_seconds + 4,
+        )
+
+        def load(run: Callable[[], dict[str, Any]] = run, result: dict[str, Any] = result) -> None:
+            result.update(harness.cpu_share(svc.pid, run))
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        threading.Event().wait(2.0)
+        recorded = profile.record(svc.pid, config.profile_seconds, out, rate=PROFILE_RATE)
+        loader.join()
+        if not recorded:
+            outcome.notes.append("No profile: py-spy is not installed (or could not attach).")
+            return
+        summary = profile.summarise(out)
+        outcome.summary[f"profile_{kind}"] = summary
+        wall_samples = PROFILE_RATE * config.profile_seconds
+        rps, cpu = result["rps"], result["server_cpu_share"]
+        shares = {name: n / wall_samples for name, n in summary["counts"]}
+        shares[profile.NATIVE] = max(0.0, cpu - sum(shares.values()))
+        per_request[kind] = {name: 1e6 * share / rps for name, share in shares.items()}
+        per_request[kind]["total"] = 1e6 * cpu / rps
+    outcome.summary["profile_us_per_request"] = per_request
     outcome.notes.append(
-        f"Profile: py-spy, {config.profile_seconds:.0f} s of the cached load at "
-        f"{config.connections} connections; raw stacks in `profile-cached.txt`."
+        f"Profiles: py-spy at {PROFILE_RATE} Hz for {config.profile_seconds:.0f} s of each load "
+        f"at {config.connections} connections; raw stacks in `profile-bare.txt` and "
+        "`profile-cached.txt`."
     )
 
 
