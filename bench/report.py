@@ -112,21 +112,27 @@ def write_markdown(path: Path, run: dict[str, Any], outcomes: list[Outcome]) -> 
 
 
 def _profile_lines(per_request: dict[str, dict[str, float]], own: list[Any]) -> list[str]:
-    bare, cached = per_request.get("bare", {}), per_request.get("cached", {})
-    names = sorted(set(bare) | set(cached) - {"total"}, key=lambda n: -cached.get(n, 0.0))
-    rows = [["component (innermost non-generic frame)", "bare µs/request", "cached µs/request",
-             "cached − bare"]]  # fmt: skip
-    for name in [n for n in names if n != "total"] + ["total"]:
-        b, c = bare.get(name, 0.0), cached.get(name, 0.0)
-        if max(b, c) < 1 and name != "total":
+    kinds = list(per_request)
+    names = {name for figures in per_request.values() for name in figures} - {"total"}
+    last = per_request[kinds[-1]]
+    rows = [
+        [
+            "component (innermost non-generic frame)",
+            *(f"{kind} µs/request" for kind in kinds),
+            f"{kinds[-1]} − {kinds[0]}",
+        ]
+    ]
+    for name in [*sorted(names, key=lambda n: -last.get(n, 0.0)), "total"]:
+        values = [per_request[kind].get(name, 0.0) for kind in kinds]
+        if max(values) < 1 and name != "total":
             continue
         label = "**total CPU per request**" if name == "total" else name
-        rows.append([label, f"{b:.0f}", f"{c:.0f}", f"{c - b:+.0f}"])
-    top = [["cached path: function with the most self time", "share of samples"]]
+        rows.append([label, *(f"{v:.0f}" for v in values), f"{values[-1] - values[0]:+.0f}"])
+    top = [[f"{kinds[-1]}: function with the most self time", "share of samples"]]
     top += [[name.replace("|", "/"), f"{share:.1%}"] for name, share in own]
     return [
-        "Where the CPU of one request goes, bare against cached, from py-spy profiles of the "
-        "server under each load:",
+        "Where the CPU of one request goes, side by side, from py-spy profiles of each server "
+        "under its load:",
         "",
         *_table(rows),
         "",
