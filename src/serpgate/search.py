@@ -10,6 +10,10 @@ The cache holds what every identical search shares, the parsed blocks, as ready 
 behind a one-line header (``encode_entry``). Each answer splices its own metadata and parameters
 in front (``render_answer``), so a cache hit never hands out another request's search id and
 never re-encodes the results.
+
+A fresh hit held in this process's memory is known before any I/O, so its answer is rendered
+first and the rate limiter admits it and archives it in one Redis round trip (the archive write
+made only if admitted). Every other search is admitted first and archived after.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from serpgate.errors import (
 from serpgate.metrics import Metrics
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
-from serpgate.store.base import StoreUnavailable
+from serpgate.store.base import StoreUnavailable, StoreWrite
 from serpgate.traffic.cache import cache_key
 from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.ratelimit import plan_limits
@@ -94,38 +98,87 @@ class SearchService:
     async def search(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
         """Run the search now; raises a ``SerpgateError`` when no answer can be given."""
         engine = self.engine(params.engine)
-        headers = await self._admit(tenant)
         search_id = secrets.token_hex(12)
         if params.output == "html":
+            headers, _ = await self._admit(tenant)
             # The raw page is not cached (it is the large part); it still costs a search.
             async with self._admit_fetch(tenant):
                 html, _ = await self._fetch_page(engine, params)
             await self._traffic.quota.record(tenant.id)
             return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
-        body = await self._answer(engine, params, tenant, base_url, search_id, utc_now())
+        key = cache_key(params)
+        if not params.no_cache:
+            held = await self._answer_held(engine, params, tenant, base_url, search_id, key)
+            if held is not None:
+                return held
+        headers, _ = await self._admit(tenant)
+        body = await self._answer(engine, params, tenant, base_url, search_id, utc_now(), key)
+        return Answer(search_id, body, headers=headers)
+
+    async def _answer_held(
+        self,
+        engine: Engine,
+        params: SearchParams,
+        tenant: Tenant,
+        base_url: str,
+        search_id: str,
+        key: str,
+    ) -> Answer | None:
+        """A fresh hit from this process's memory: rendered, then admitted and archived at once.
+
+        None when there is none (the search then takes the ordinary path). A refused search
+        raises as it would there, and nothing of it is archived or counted as a cache lookup.
+        """
+        started = time.perf_counter()
+        served = self._traffic.answers.peek(key)
+        if served is None:
+            return None
+        body = render_answer(
+            search_id,
+            params,
+            base_url,
+            utc_now(),
+            status="Success",
+            entry=served.body,
+            served=served,
+            elapsed=time.perf_counter() - started,
+        )
+        headers, stored = await self._admit(
+            tenant, then_store=self._archive.write(tenant.id, search_id, body)
+        )
+        self._record_served(engine.name, served)
+        if not stored:
+            await self._archive_quietly(tenant.id, search_id, body)
         return Answer(search_id, body, headers=headers)
 
     async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
         """``async=true``: admit, archive a Processing record, search in the background."""
         engine = self.engine(params.engine)
-        headers = await self._admit(tenant)
+        headers, _ = await self._admit(tenant)
         search_id, created = secrets.token_hex(12), utc_now()
         body = render_answer(search_id, params, base_url, created, status="Processing")
         await self._archive.save(tenant.id, search_id, body)
         task = asyncio.create_task(
-            self._answer_archiving_errors(engine, params, tenant, base_url, search_id, created)
+            self._answer_archiving_errors(
+                engine, params, tenant, base_url, search_id, created, cache_key(params)
+            )
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return Answer(search_id, body, headers=headers)
 
-    async def _admit(self, tenant: Tenant) -> dict[str, str]:
+    async def _admit(
+        self, tenant: Tenant, then_store: StoreWrite | None = None
+    ) -> tuple[dict[str, str], bool]:
         """Rate limits count every search, cached or not; a refused one costs nothing more.
 
-        The monthly quota is checked later, only where a search needs an upstream fetch.
+        The monthly quota is checked later, only where a search needs an upstream fetch. The
+        headers to answer with, and whether ``then_store`` was made with the admission.
         """
         plan = self._tenants.plan_of(tenant)
-        decision = await self._traffic.limiter.hit(tenant.id, plan_limits(plan))
+        decision = await self._traffic.limiter.hit(
+            tenant.id, plan_limits(plan), then_store=then_store
+        )
         headers = decision.headers()
         if not decision.allowed:
             if decision.binding is not None:
@@ -133,7 +186,7 @@ class SearchService:
             refused = decision.error()
             refused.headers.update(headers)
             raise refused
-        return headers
+        return headers, decision.stored
 
     @asynccontextmanager
     async def _admit_fetch(self, tenant: Tenant) -> AsyncIterator[None]:
@@ -158,9 +211,10 @@ class SearchService:
         base_url: str,
         search_id: str,
         created: str,
+        key: str,
     ) -> None:
         try:
-            await self._answer(engine, params, tenant, base_url, search_id, created)
+            await self._answer(engine, params, tenant, base_url, search_id, created, key)
         except SerpgateError as exc:
             body = render_answer(search_id, params, base_url, created, status="Error", error=exc)
             await self._archive_quietly(tenant.id, search_id, body)
@@ -173,6 +227,7 @@ class SearchService:
         base_url: str,
         search_id: str,
         created: str,
+        key: str,
     ) -> bytes:
         started = time.perf_counter()
         traffic = self._traffic
@@ -182,7 +237,7 @@ class SearchService:
             return entry
 
         served = await traffic.answers.get(
-            cache_key(params),
+            key,
             fetch,
             refresh=params.no_cache,
             admit=self._admit_fetch(tenant),
