@@ -88,7 +88,7 @@ class SearchCache:
         self._health = health
         self._clock = clock
         self._rng = rng or random.Random()
-        self._local: LocalLRU[_Entry] = LocalLRU(
+        self._local: LocalLRU[str, _Entry] = LocalLRU(
             settings.local_entries, settings.local_bytes, settings.local_ttl, local_clock
         )
         self.local_hits = 0
