@@ -50,10 +50,19 @@ class Config:
     queries: int = 50
     num: int = 30
     profile_seconds: float = 8.0
+    # Rounds of `serpgate serve --workers 2` against `--workers 1`, cache hits both (0: none).
+    worker_rounds: int = 3
 
     @classmethod
     def smoke(cls) -> Config:
-        return cls(seconds=1.0, rounds=1, warmup_seconds=0.5, queries=5, profile_seconds=0.0)
+        return cls(
+            seconds=1.0,
+            rounds=1,
+            warmup_seconds=0.5,
+            queries=5,
+            profile_seconds=0.0,
+            worker_rounds=1,
+        )
 
 
 def answer_size(num: int) -> int:
@@ -179,6 +188,8 @@ def run(ctx: Context, config: Config) -> Outcome:
             outcome.summary["engine_fetches"] = world.fetches() - fetched
             if config.profile_seconds > 0:
                 _profile(ctx, targets, config, outcome)
+            if config.worker_rounds > 0:
+                _workers(ctx, config, env, paths, outcome)
     finally:
         harness.delete_prefix(ctx.redis_url, prefix)
     _summarise(ctx, config, outcome)
@@ -264,6 +275,38 @@ def _profile(ctx: Context, targets: dict[str, Server], config: Config, outcome: 
     )
 
 
+def _workers(
+    ctx: Context, config: Config, env: dict[str, str], paths: list[str], outcome: Outcome
+) -> None:
+    """Cache hits on ``serpgate serve --workers 2`` against ``--workers 1``, rounds alternated.
+
+    Both share the Redis cache filled above, so every search is a hit from the first; each
+    worker then holds the hot entries in its own memory.
+    """
+    rows: list[dict[str, float]] = []
+    with (
+        harness.service(ctx, "cached-workers-1", env, workers=1) as one,
+        harness.service(ctx, "cached-workers-2", env, workers=2) as two,
+    ):
+        servers = {n: Server(svc.url, paths, svc.pid) for n, svc in (("one", one), ("two", two))}
+        for name, server in servers.items():
+            _load(ctx, config, server, config.warmup_seconds, f"workers-warmup-{name}")
+        for r in range(config.worker_rounds):
+            order = ["one", "two"] if r % 2 == 0 else ["two", "one"]
+            measured = {
+                n: _load(ctx, config, servers[n], config.seconds, f"w-{r}-{n}") for n in order
+            }
+            row = {f"{n}_{k}": figures(measured[n])[k] for n in order for k in ("rps", "p99_ms")}
+            row.update({f"{n}_cpu": measured[n]["server_cpu_share"] for n in order})
+            row["workers_ratio"] = row["two_rps"] / row["one_rps"]
+            rows.append(row)
+            ctx.log(
+                f"  workers round {r + 1}: 1 worker {row['one_rps']:.0f}/s, 2 workers "
+                f"{row['two_rps']:.0f}/s (ratio {row['workers_ratio']:.2f})"
+            )
+    outcome.summary["workers"] = spreads(rows)
+
+
 def _summarise(ctx: Context, config: Config, outcome: Outcome) -> None:
     metrics = (
         ("rps", "rps"),
@@ -308,6 +351,19 @@ def _summarise(ctx: Context, config: Config, outcome: Outcome) -> None:
         ["bare FastAPI / nginx", s("bare_nginx_ratio").text(2), "",
          s("bare_nginx_p99_ratio").text(2), "", "", ""],
     ]  # fmt: skip
+    workers = outcome.summary.get("workers")
+    if workers:
+
+        def w(key: str) -> Spread:
+            return spread_of(workers, key)
+
+        outcome.table += [
+            ["cached, `serpgate serve --workers 1`", w("one_rps").text(0), "",
+             w("one_p99_ms").text(2), w("one_cpu").text(2), "", ""],
+            ["cached, `serpgate serve --workers 2`", w("two_rps").text(0), "",
+             w("two_p99_ms").text(2), w("two_cpu").text(2), "", ""],
+            ["2 workers / 1 worker", w("workers_ratio").text(2), "", "", "", "", ""],
+        ]  # fmt: skip
     judged = not ctx.smoke
     ratio, p99 = s("rps_ratio"), s("p99_ratio")
     outcome.targets = [
