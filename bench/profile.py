@@ -27,7 +27,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("search pipeline (render_answer, metadata, links)", ("serpgate/search.py",)),
     (
         "access log (line, JSON, redaction)",
-        ("serpgate/accesslog.py", "serpgate/jsonlog.py", "logging/"),
+        ("serpgate/accesslog.py", "serpgate/jsonlog.py", "serpgate/loghandler.py", "logging/"),
     ),
     ("metrics (prometheus-client)", ("prometheus_client/", "serpgate/metrics.py")),
     ("validation and models (pydantic)", ("pydantic", "serpgate/models/")),
