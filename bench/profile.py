@@ -58,7 +58,9 @@ def record(pid: int, seconds: float, out: Path, rate: int = 250) -> bool:
     if binary is None:
         return False
     command = [binary, "record", "-p", str(pid), "-d", f"{max(1, round(seconds))}"]
-    command += ["-r", str(rate), "-f", "raw", "-o", str(out), "--nonblocking"]
+    # --gil: only the thread holding the GIL, i.e. Python CPU time; a thread asleep (the log
+    # writer between batches) or waiting for the GIL is not counted as work.
+    command += ["-r", str(rate), "-f", "raw", "-o", str(out), "--nonblocking", "--gil"]
     try:
         done = subprocess.run(  # noqa: S603  # py-spy with our own arguments, no shell
             command, capture_output=True, timeout=seconds + 60, check=False
