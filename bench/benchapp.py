@@ -1,9 +1,10 @@
 """The benchmark's own build of the service: ``create_app`` plus one bare JSON route.
 
 ``GET /bench/bare`` answers ready JSON bytes of ``SERPGATE_BENCH_BARE_BYTES`` bytes (by default
-the size of a cached answer), through the same app, middleware (access log, metrics) and server
-as ``/search``: the framework's ceiling, against which the cached path is measured. The route
-exists only here, never in production code.
+the size of a cached answer), through the same app, middleware (access log, metrics, request ids)
+and server as ``/search``: beside ``bench.bareapp`` (the same route in a bare FastAPI app) it
+shows what serpgate's middleware costs on its own. The route exists only here, never in
+production code.
 
     python -m bench.benchapp     # settings from SERPGATE_*, served as ``serpgate serve`` does
 
@@ -15,25 +16,17 @@ from __future__ import annotations
 import os
 import signal
 
-import orjson
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from bench.bareapp import BARE_PATH, bare_body
 from serpgate.app import create_app
 from serpgate.cli import _stop_cleanly
 from serpgate.jsonlog import logging_config
 from serpgate.settings import Settings
 
-BARE_PATH = "/bench/bare"
 BARE_BYTES_ENV = "SERPGATE_BENCH_BARE_BYTES"
-
-
-def bare_body(size: int) -> bytes:
-    """A JSON document of exactly ``size`` bytes (at least a few dozen)."""
-    head = orjson.dumps({"status": "ok", "padding": ""})
-    padding = max(0, size - len(head))
-    return orjson.dumps({"status": "ok", "padding": "x" * padding})
 
 
 def create_bench_app(settings: Settings, bare_bytes: int) -> FastAPI:

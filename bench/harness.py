@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from bench import procs, stats, wrk
+from bench import bareapp, nginx, procs, stats, wrk
 from serpgate.settings import DEFAULT_PLANS, Plan
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.tenants import TenantRegistry
@@ -207,6 +207,32 @@ def service(
         url = f"http://127.0.0.1:{port}"
         procs.wait_http(f"{url}/healthz", proc)
         yield Service(proc, url, full)
+    finally:
+        proc.stop()
+
+
+@contextmanager
+def bare_app(ctx: Context, name: str, size: int, *, lifetime: float = 3600) -> Iterator[Service]:
+    """``bench.bareapp``: a bare FastAPI app answering ``size`` bytes at ``bareapp.BARE_PATH``."""
+    port = procs.free_port()
+    command = [procs.PYTHON, "-m", "bench.bareapp", str(port), str(size)]
+    proc = procs.start(name, command, ctx.work / f"{name}.log", lifetime=lifetime)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        procs.wait_http(url + bareapp.BARE_PATH, proc)
+        yield Service(proc, url, {})
+    finally:
+        proc.stop()
+
+
+@contextmanager
+def nginx_server(
+    ctx: Context, name: str, path: str, body: bytes, *, lifetime: float = 3600
+) -> Iterator[Service]:
+    """nginx answering ``body`` at ``path`` (see ``bench.nginx``)."""
+    proc, url = nginx.start(name, ctx.work / name, path, body, lifetime)
+    try:
+        yield Service(proc, url, {})
     finally:
         proc.stop()
 

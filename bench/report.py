@@ -100,9 +100,10 @@ def write_markdown(path: Path, run: dict[str, Any], outcomes: list[Outcome]) -> 
                 f"(on {machine['usable_cores']} cores).",
                 "",
             ]
-        profile = outcome.summary.get("profile")
-        if isinstance(profile, dict):
-            lines += _profile_lines(profile)
+        per_request = outcome.summary.get("profile_us_per_request")
+        if isinstance(per_request, dict):
+            own = outcome.summary.get("profile_cached", {}).get("self", [])
+            lines += _profile_lines(per_request, own)
         for plot in outcome.plots:
             lines += [f"![{plot}]({plot})", ""]
         lines += ["<details><summary>configuration</summary>", "", *_config_lines(outcome.config)]
@@ -110,17 +111,31 @@ def write_markdown(path: Path, run: dict[str, Any], outcomes: list[Outcome]) -> 
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _profile_lines(profile: dict[str, Any]) -> list[str]:
-    rows = [["stage (frames it covers)", "share of busy samples"]]
-    rows += [[label, f"{share:.1%}"] for label, share in profile["stages"].items()]
-    own = [["function with the most self time", "share"]]
-    own += [[name.replace("|", "/"), f"{share:.1%}"] for name, share in profile["self"]]
+def _profile_lines(per_request: dict[str, dict[str, float]], own: list[Any]) -> list[str]:
+    kinds = list(per_request)
+    names = {name for figures in per_request.values() for name in figures} - {"total"}
+    last = per_request[kinds[-1]]
+    rows = [
+        [
+            "component (innermost non-generic frame)",
+            *(f"{kind} µs/request" for kind in kinds),
+            f"{kinds[-1]} − {kinds[0]}",
+        ]
+    ]
+    for name in [*sorted(names, key=lambda n: -last.get(n, 0.0)), "total"]:
+        values = [per_request[kind].get(name, 0.0) for kind in kinds]
+        if max(values) < 1 and name != "total":
+            continue
+        label = "**total CPU per request**" if name == "total" else name
+        rows.append([label, *(f"{v:.0f}" for v in values), f"{values[-1] - values[0]:+.0f}"])
+    top = [[f"{kinds[-1]}: function with the most self time", "share of samples"]]
+    top += [[name.replace("|", "/"), f"{share:.1%}"] for name, share in own]
     return [
-        f"Where the cached path's time goes ({profile['samples']} py-spy samples of the "
-        "server's busy main thread; stages nest, so shares overlap):",
+        "Where the CPU of one request goes, side by side, from py-spy profiles of each server "
+        "under its load:",
         "",
         *_table(rows),
         "",
-        *_table(own),
+        *_table(top),
         "",
     ]

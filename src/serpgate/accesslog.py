@@ -17,8 +17,8 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
-from urllib.parse import parse_qsl, urlencode
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,6 +51,10 @@ class RequestRecord:
     duration_ms: float = 0.0
     client: str | None = None
 
+    def fields(self) -> dict[str, object]:
+        # What dataclasses.asdict gives, without its deep copies (a fifth of a line's cost).
+        return {name: getattr(self, name) for name in self.__slots__}
+
 
 _current: ContextVar[RequestRecord | None] = ContextVar("serpgate_request", default=None)
 
@@ -70,12 +74,28 @@ def annotate_request(
         record.attempts = attempts
 
 
+def _name(raw: str) -> str:
+    """A parameter's name as the app reads it: decoded, when it is encoded at all."""
+    return unquote_plus(raw) if "%" in raw or "+" in raw else raw
+
+
+def query_param(query: str, name: str) -> str | None:
+    """The first value of ``name`` in a raw query string, decoded."""
+    for piece in query.split("&"):
+        raw, _, value = piece.partition("=")
+        if _name(raw) == name:
+            return unquote_plus(value)
+    return None
+
+
 def redact_query(query: str) -> str:
-    """The query string with every secret parameter's value replaced."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(name in SECRET_PARAMS for name, _ in pairs):
-        return query
-    return urlencode([(n, "REDACTED" if n in SECRET_PARAMS else v) for n, v in pairs])
+    """The query string with every secret parameter's value replaced, the rest as it came."""
+    pieces = query.split("&")
+    for i, piece in enumerate(pieces):
+        raw = piece.partition("=")[0]
+        if _name(raw) in SECRET_PARAMS:
+            pieces[i] = f"{raw}=REDACTED"
+    return "&".join(pieces)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -99,13 +119,13 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         query = scope.get("query_string", b"").decode("latin-1")
-        engine = next((v[:64] for n, v in parse_qsl(query) if n == "engine"), None)
+        engine = query_param(query, "engine")
         client = scope.get("client")
         record = RequestRecord(
             request_id=request_id_of(scope),
             method=scope["method"],
             path=scope["path"],
-            engine=engine,
+            engine=engine[:64] if engine is not None else None,
             client=client[0] if client else None,
         )
         request_id = record.request_id.encode()
@@ -143,5 +163,5 @@ class AccessLogMiddleware:
             record.method,
             record.path,
             record.status,
-            extra=asdict(record),
+            extra=record.fields(),
         )

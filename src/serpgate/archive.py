@@ -2,12 +2,14 @@
 
 Entries are the exact response bytes, keyed by tenant and id, so that another tenant's id is
 simply absent (a 404, revealing nothing) and an archived answer is served without re-encoding.
+The tenant is the key's hash tag, as it is of the tenant's rate-limit counters: the rate limiter
+can then admit a cache hit and archive its answer in one script (``write``), on one Cluster slot.
 """
 
 from __future__ import annotations
 
 from serpgate.errors import NotFound
-from serpgate.store.base import Store
+from serpgate.store.base import Store, StoreWrite
 
 
 class SearchArchive:
@@ -17,7 +19,11 @@ class SearchArchive:
 
     @staticmethod
     def _key(tenant_id: str, search_id: str) -> str:
-        return f"search:{tenant_id}:{search_id}"
+        return f"search:{{{tenant_id}}}:{search_id}"
+
+    def write(self, tenant_id: str, search_id: str, body: bytes) -> StoreWrite:
+        """The store write that ``save`` makes, for a caller that sends it with other commands."""
+        return StoreWrite(self._key(tenant_id, search_id), body, self._ttl)
 
     async def save(self, tenant_id: str, search_id: str, body: bytes) -> None:
         await self._store.set(self._key(tenant_id, search_id), body, ttl=self._ttl)

@@ -20,8 +20,9 @@ import orjson
 
 # A query parameter or a JSON/repr field that carries a key: api_key=…, "api_key": "…", also
 # inside an already JSON-encoded line, where the quotes come escaped (\").
+_SECRET_NAMES = ("api_key", "apikey", "admin_key", "access_token")
 _SECRET_FIELD = re.compile(
-    r"""(?i)\b(api_key|apikey|admin_key|access_token)(\\?["']?\s*[=:]\s*b?\\?["']?)"""
+    rf"""(?i)\b({"|".join(_SECRET_NAMES)})(\\?["']?\s*[=:]\s*b?\\?["']?)"""
     r"""([^\s"'&,;)}\]\\]+)"""
 )
 # Authorization: Bearer …, also as uvicorn's trace log prints headers: (b'authorization', b'…').
@@ -46,11 +47,24 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 
 
 def redact_secrets(text: str) -> str:
-    """``text`` with every API key, bearer token and URL password replaced by ``REDACTED``."""
-    text = _SECRET_FIELD.sub(rf"\1\2{REDACTED}", text)
-    text = _BEARER.sub(rf"\1\2{REDACTED}", text)
-    text = _ISSUED_KEY.sub(f"sg_{REDACTED}", text)
-    return _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
+    """``text`` with every API key, bearer token and URL password replaced by ``REDACTED``.
+
+    Each pattern runs only where the text holds the literal it cannot match without: scanning
+    a line with all four costs more than the rest of writing it. Text that is not ASCII gets
+    every pattern, as case-insensitive matching of other scripts has surprises ("İ" lowers to
+    two characters).
+    """
+    every = not text.isascii()
+    lowered = text.lower()
+    if every or any(name in lowered for name in _SECRET_NAMES):
+        text = _SECRET_FIELD.sub(rf"\1\2{REDACTED}", text)
+    if every or "bearer" in lowered:
+        text = _BEARER.sub(rf"\1\2{REDACTED}", text)
+    if every or "sg_" in text:
+        text = _ISSUED_KEY.sub(f"sg_{REDACTED}", text)
+    if every or ("://" in text and "@" in text):
+        text = _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -86,7 +100,8 @@ def logging_config(level: str) -> dict[str, Any]:
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
+                # Formatted and written on a thread of its own, off the request's time.
+                "class": "serpgate.loghandler.BackgroundStreamHandler",
                 "formatter": "json",
                 "stream": "ext://sys.stderr",
             }

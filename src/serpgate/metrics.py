@@ -74,6 +74,9 @@ class Metrics:
         self._registry = None if self._shared_dir else CollectorRegistry()
         registry = self._registry
         self._proxy_states: dict[str, set[str]] = {}
+        # (route, engine, status) -> its request counter and histogram, looked up once: the
+        # label sets are bounded, and labels() costs more than the observation itself.
+        self._request_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
         self.requests = Counter(
             "serpgate_http_requests",
@@ -185,8 +188,12 @@ class Metrics:
 
     def observe_request(self, route: str, engine: str, status: int, seconds: float) -> None:
         labels = (route, engine, str(status))
-        self.requests.labels(*labels).inc()
-        self.request_seconds.labels(*labels).observe(seconds)
+        series = self._request_series.get(labels)
+        if series is None:
+            series = (self.requests.labels(*labels), self.request_seconds.labels(*labels))
+            self._request_series[labels] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     async def watch_event_loop(self, interval: float) -> None:
         """Sample the loop's lag every ``interval`` seconds until cancelled."""

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import redis.asyncio
 
 from tests.live_service import LiveService, live_service
-from tests.redis_server import unique_prefix
+from tests.redis_server import throwaway_redis, unique_prefix
 
 KEY, TIGHT, BROKE = "sg_traffic_key", "sg_tight_key", "sg_broke_key"
+# A second tight key, for cache hits only: its minute is not spent by other tests.
+HELD = "sg_held_key"
+END = "end-of-test-commands"
 PLANS = {
     "roomy": {"name": "Roomy"},
     "tight": {"name": "Tight", "per_minute": 3},
@@ -25,7 +29,7 @@ def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
     if request.param == "redis":
         redis_url: str = request.getfixturevalue("redis_url")
         extra.update(redis_url=redis_url, key_prefix=unique_prefix("traffic"))
-    keys = f"a:roomy:{KEY},t:tight:{TIGHT},b:broke:{BROKE}"
+    keys = f"a:roomy:{KEY},t:tight:{TIGHT},b:broke:{BROKE},h:tight:{HELD}"
     with live_service(keys, **extra) as running:
         yield running
 
@@ -100,3 +104,62 @@ def test_monthly_quota_charges_fetches_only_and_has_its_own_status(service: Live
     account = httpx.get(f"{service.url}/account.json", params={"api_key": BROKE}).json()
     assert account["this_month_usage"] == 1
     assert account["plan_searches_left"] == 0
+
+
+def test_a_cache_hit_counts_against_the_limit_and_is_refused_when_spent(
+    service: LiveService,
+) -> None:
+    first = search(service, "held and refused", HELD)
+    assert first.status_code == 200
+    answers = [search(service, "held and refused", HELD) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[1].json()["search_metadata"]["cached"] is True
+    assert answers[2].headers["RateLimit-Remaining"] == "0"
+    assert "search_metadata" not in answers[2].json()
+
+
+def commands_sent(url: str, action: Callable[[], object]) -> list[str]:
+    """The commands clients sent to Redis while ``action`` ran, as MONITOR shows them.
+
+    Not the commands that scripts ran, nor the handshake of a new connection (this function's
+    own ECHO goes through one).
+    """
+
+    async def watch() -> list[str]:
+        client = redis.asyncio.Redis.from_url(url)
+        seen: list[str] = []
+        try:
+            async with client.monitor() as monitor:
+                await asyncio.to_thread(action)
+                await client.echo(END)
+                while True:
+                    command = await monitor.next_command()
+                    if command["command"] == f"ECHO {END}":
+                        return seen
+                    name = command["command"].split()[0].upper()
+                    if command["client_type"] != "lua" and name not in {"HELLO", "CLIENT"}:
+                        seen.append(name)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(watch())
+
+
+def test_a_cache_hit_costs_one_redis_round_trip() -> None:
+    # A private server, so that the commands seen are this service's alone.
+    with (
+        throwaway_redis() as url,
+        live_service(f"t:tight:{TIGHT}", plans=PLANS, redis_url=url, key_prefix="rt") as service,
+    ):
+        first, warm = search(service, "one trip", TIGHT), search(service, "one trip", TIGHT)
+        assert (first.status_code, warm.status_code) == (200, 200)
+        answers: list[httpx.Response] = []
+        sent = commands_sent(url, lambda: answers.append(search(service, "one trip", TIGHT)))
+        hit = answers[0].json()
+        assert hit["search_metadata"]["cached"] is True
+        # The limiter's script, which archives the answer as it admits the search.
+        assert sent == ["EVALSHA"]
+        archived = httpx.get(
+            hit["search_metadata"]["json_endpoint"], params={"api_key": TIGHT}, timeout=10
+        )
+        assert archived.content == answers[0].content

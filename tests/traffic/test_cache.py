@@ -209,7 +209,7 @@ async def test_a_stale_answer_is_never_served_from_the_local_layer(clock: Clock)
 
 def test_the_local_layer_is_bounded_by_entries_and_bytes() -> None:
     clock = Clock(0.0)
-    lru: LocalLRU[str] = LocalLRU(max_entries=3, max_bytes=100, ttl=5.0, clock=clock)
+    lru: LocalLRU[str, str] = LocalLRU(max_entries=3, max_bytes=100, ttl=5.0, clock=clock)
     for key in "abcd":
         lru.put(key, key, 10)
     assert len(lru) == 3

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from serpgate.errors import RateLimited, ServiceUnavailable
 from serpgate.settings import DEFAULT_PLANS
+from serpgate.store.base import StoreWrite
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import OnStoreError, StoreHealth
 from serpgate.traffic.ratelimit import (
@@ -286,6 +287,46 @@ async def _drop(store: RedisStore, prefix: str) -> None:
     if keys:
         await store.client.delete(*keys)
     await store.close()
+
+
+# ---- a write admitted with the request ------------------------------------------------------
+
+
+async def test_redis_makes_the_write_with_the_admission_and_never_for_a_refusal(
+    redis_store: RedisStore, health: StoreHealth
+) -> None:
+    limiter = RedisRateLimiter(redis_store, health, clock=Clock(HOUR_START))
+    limit = Limit("minute", 2, 60)
+    writes = [StoreWrite(f"search:{{t}}:{i}", b'{"n": %d}' % i, 30.0) for i in range(3)]
+    decisions = [await limiter.hit("t", [limit], then_store=w) for w in writes]
+    assert [(d.allowed, d.stored) for d in decisions] == [
+        (True, True),
+        (True, True),
+        (False, False),
+    ]
+    assert [await redis_store.get(w.key) for w in writes] == [b'{"n": 0}', b'{"n": 1}', None]
+    ttl_ms = await redis_store.client.pttl(redis_store.key(writes[0].key))
+    assert 25_000 < ttl_ms <= 30_000
+    # The figures are those of a hit without a write: the write is not counted as a request.
+    assert decisions[1].states[0].remaining == 0
+
+
+async def test_redis_makes_the_write_for_a_plan_without_limits(
+    redis_store: RedisStore, health: StoreHealth
+) -> None:
+    limiter = RedisRateLimiter(redis_store, health)
+    decision = await limiter.hit("t", [], then_store=StoreWrite("w", b"x", 5.0))
+    assert (decision.allowed, decision.stored) == (True, True)
+    assert await redis_store.get("w") == b"x"
+
+
+async def test_without_redis_the_write_is_left_to_the_caller(dead_redis: RedisStore) -> None:
+    write = StoreWrite("w", b"x", 5.0)
+    memory = await MemoryRateLimiter().hit("t", [Limit("minute", 2, 60)], then_store=write)
+    assert (memory.allowed, memory.stored) == (True, False)
+    fallback = RedisRateLimiter(dead_redis, StoreHealth(timeout=1.0))
+    degraded = await fallback.hit("t", [Limit("minute", 2, 60)], then_store=write)
+    assert (degraded.allowed, degraded.stored, degraded.source) == (True, False, "fallback")
 
 
 # ---- Redis trouble -----------------------------------------------------------------------------

@@ -8,7 +8,17 @@ part that works on one works on the other.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWrite:
+    """A ``set`` to make later, or together with another command in the same round trip."""
+
+    key: str
+    value: bytes
+    ttl: float
 
 
 class StoreUnavailable(Exception):

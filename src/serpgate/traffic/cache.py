@@ -88,19 +88,29 @@ class SearchCache:
         self._health = health
         self._clock = clock
         self._rng = rng or random.Random()
-        self._local: LocalLRU[_Entry] = LocalLRU(
+        self._local: LocalLRU[str, _Entry] = LocalLRU(
             settings.local_entries, settings.local_bytes, settings.local_ttl, local_clock
         )
         self.local_hits = 0
 
+    def peek(self, key: str) -> CachedAnswer | None:
+        """A fresh answer held in this process, at no I/O; None sends the caller to ``get``."""
+        entry = self._local.get(key)
+        if entry is None:
+            return None
+        now = self._clock()
+        if now >= entry.fresh_until:
+            return None
+        self.local_hits += 1
+        return self._answer(entry, now)
+
     async def get(self, key: str, *, local: bool = True) -> CachedAnswer | None:
         """The stored answer, unless absent or past every window; ``local=False`` asks the store."""
-        now = self._clock()
         if local:
-            entry = self._local.get(key)
-            if entry is not None and now < entry.fresh_until:
-                self.local_hits += 1
-                return self._answer(entry, now)
+            held = self.peek(key)
+            if held is not None:
+                return held
+        now = self._clock()
         try:
             raw = await self._health.call(lambda: self._store.get(key))
         except StoreUnavailable:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class LocalLRU(Generic[V]):
+class LocalLRU(Generic[K, V]):
     def __init__(
         self,
         max_entries: int,
@@ -29,13 +30,13 @@ class LocalLRU(Generic[V]):
         self._ttl = ttl
         self._clock = clock
         # key -> (value, size in bytes, expires at)
-        self._items: OrderedDict[str, tuple[V, int, float]] = OrderedDict()
+        self._items: OrderedDict[K, tuple[V, int, float]] = OrderedDict()
         self.nbytes = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, key: str) -> V | None:
+    def get(self, key: K) -> V | None:
         item = self._items.get(key)
         if item is None:
             return None
@@ -46,7 +47,7 @@ class LocalLRU(Generic[V]):
         self._items.move_to_end(key)
         return value
 
-    def put(self, key: str, value: V, size: int, ttl: float | None = None) -> None:
+    def put(self, key: K, value: V, size: int, ttl: float | None = None) -> None:
         """Keep ``value`` for ``ttl`` (at most the layer's own); too big a value is not kept."""
         self.discard(key)
         if size > self._max_bytes or self._max_entries == 0:
@@ -60,7 +61,7 @@ class LocalLRU(Generic[V]):
             _, (_, evicted, _) = self._items.popitem(last=False)
             self.nbytes -= evicted
 
-    def discard(self, key: str) -> None:
+    def discard(self, key: K) -> None:
         item = self._items.pop(key, None)
         if item is not None:
             self.nbytes -= item[1]

@@ -1,17 +1,24 @@
 -- Sliding-window counters for every limit of one request, judged and counted in one atomic step.
 --
--- KEYS[i]  one hash per limit: w = index of the window the counts belong to, c = its count,
---          p = the count of window w - 1. Every KEYS[i] shares one hash tag (the API key).
+-- KEYS[i]  for i <= n: one hash per limit: w = index of the window the counts belong to,
+--          c = its count, p = the count of window w - 1. Every KEYS[i] shares one hash tag
+--          (the API key).
+-- KEYS[n + 1]  optional: a key to SET when the request is admitted (the search archive's copy
+--          of the answer), so that a cache hit costs one round trip, not two.
 -- ARGV[1]  now in milliseconds, or '' to read Redis TIME (so replica clocks do not matter)
 -- ARGV[2]  cost of this request (0 reads the figures and counts nothing)
--- ARGV[1 + 2i], ARGV[2 + 2i]  limit and window length in milliseconds of KEYS[i]
+-- ARGV[3]  n, the number of limits
+-- ARGV[2 + 2i], ARGV[3 + 2i]  limit and window length in milliseconds of KEYS[i]
+-- ARGV[4 + 2n], ARGV[5 + 2n]  with KEYS[n + 1]: the value and its expiry in milliseconds
 --
 -- A limit admits when previous * (window - elapsed) / window + current + cost <= limit; the
 -- comparison is multiplied out so that it is exact integer arithmetic, the same as the Python
--- side. Counting is all or nothing: unless every limit admits, no hash is written.
+-- side. Counting is all or nothing: unless every limit admits, no hash is written, and neither
+-- is the value.
 --
--- Returns {now_ms, previous_1, current_1, previous_2, current_2, ...}: the counts as they stood
--- before this request, from which the caller derives remaining, reset and retry-after.
+-- Returns {now_ms, stored, previous_1, current_1, previous_2, current_2, ...}: stored is 1 when
+-- the value was written; the counts are as they stood before this request, from which the
+-- caller derives remaining, reset and retry-after.
 
 local now
 if ARGV[1] == '' then
@@ -21,13 +28,15 @@ else
   now = tonumber(ARGV[1])
 end
 local cost = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 
-local reply = {now}
+local reply = {now, 0}
 local rows = {}
 local admits = true
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local window = tonumber(ARGV[2 + 2 * i])
+for i = 1, n do
+  local key = KEYS[i]
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local window = tonumber(ARGV[3 + 2 * i])
   local index = math.floor(now / window)
   local stored = redis.call('HMGET', key, 'w', 'c', 'p')
   local at = tonumber(stored[1])
@@ -47,11 +56,15 @@ for i, key in ipairs(KEYS) do
 end
 
 if admits and cost > 0 then
-  for i, key in ipairs(KEYS) do
+  for i = 1, n do
     local row = rows[i]
-    redis.call('HSET', key, 'w', row[1], 'c', row[2] + cost, 'p', row[3])
+    redis.call('HSET', KEYS[i], 'w', row[1], 'c', row[2] + cost, 'p', row[3])
     -- The counts matter until the end of the next window.
-    redis.call('PEXPIRE', key, 2 * row[4])
+    redis.call('PEXPIRE', KEYS[i], 2 * row[4])
   end
+end
+if admits and KEYS[n + 1] then
+  redis.call('SET', KEYS[n + 1], ARGV[4 + 2 * n], 'PX', ARGV[5 + 2 * n])
+  reply[2] = 1
 end
 return reply

@@ -20,7 +20,10 @@ arrival patterns with hypothesis):
 
 All of a request's limits are judged together, in one round trip, and counting is all or nothing:
 a refused request counts against none of them. A client hammering a spent minute limit therefore
-does not also burn its hour, and the figures it is shown stay true.
+does not also burn its hour, and the figures it is shown stay true. ``hit`` may carry a store
+write to make only if the request is admitted (``then_store``: a cache hit's archived answer), in
+the same round trip; ``RateDecision.stored`` says whether it was made, and where it was not (the
+memory limiter, Redis out of reach) the caller makes it itself.
 
 On Redis, one hash per limit whose keys share the API key as hash tag (one Cluster slot, so one
 script can touch them all), Redis ``TIME`` as the clock, and redis-py's ``Script``, which reloads
@@ -38,7 +41,7 @@ from typing import Literal, Protocol
 
 from serpgate.errors import RateLimited, ServiceUnavailable
 from serpgate.settings import Plan
-from serpgate.store.base import StoreUnavailable
+from serpgate.store.base import StoreUnavailable, StoreWrite
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import OnStoreError, StoreHealth
 
@@ -85,6 +88,8 @@ class RateDecision:
     allowed: bool
     states: tuple[LimitState, ...]
     source: Source
+    # True when the ``then_store`` write of ``hit`` was made with the decision.
+    stored: bool = False
 
     @property
     def binding(self) -> LimitState | None:
@@ -131,10 +136,19 @@ class RateDecision:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, subject: str, limits: Sequence[Limit], cost: int = 1) -> RateDecision:
+    async def hit(
+        self,
+        subject: str,
+        limits: Sequence[Limit],
+        cost: int = 1,
+        *,
+        then_store: StoreWrite | None = None,
+    ) -> RateDecision:
         """Judge a request of ``cost`` against all ``limits`` of ``subject``; count it if all admit.
 
-        ``cost=0`` reads the live figures without counting anything (for ``/account``).
+        ``cost=0`` reads the live figures without counting anything (for ``/account``). A
+        limiter that can (``RedisRateLimiter``) makes ``then_store`` if, and only if, the request
+        is admitted, in the same round trip; the decision's ``stored`` says whether it did.
         """
 
 
@@ -175,6 +189,7 @@ def _decide(
     now_ms: int,
     cost: int,
     source: Source,
+    stored: bool = False,
 ) -> RateDecision:
     """The decision from the counts as they stood before the request (both forms share this)."""
     fits = [_admits(lim, p, c, now_ms, cost) for lim, (p, c) in zip(limits, counts, strict=True)]
@@ -194,7 +209,7 @@ def _decide(
             reset_ms = 0
         wait = 0 if admits else _wait_ms(limit, previous, current, now_ms, cost)
         states.append(LimitState(limit, admits, remaining, reset_ms / 1000, wait / 1000))
-    return RateDecision(allowed, tuple(states), source)
+    return RateDecision(allowed, tuple(states), source, stored)
 
 
 class MemoryRateLimiter:
@@ -206,7 +221,15 @@ class MemoryRateLimiter:
         # (subject, limit name, window ms) -> (window index, current count, previous count)
         self._counts: dict[tuple[str, str, int], tuple[int, int, int]] = {}
 
-    async def hit(self, subject: str, limits: Sequence[Limit], cost: int = 1) -> RateDecision:
+    async def hit(
+        self,
+        subject: str,
+        limits: Sequence[Limit],
+        cost: int = 1,
+        *,
+        then_store: StoreWrite | None = None,
+    ) -> RateDecision:
+        # No store here: ``then_store`` is left to the caller (``stored`` stays False).
         _check(limits, cost)
         now_ms = round(self._clock() * 1000)
         keys = [(subject, limit.name, limit.window_ms) for limit in limits]
@@ -265,22 +288,32 @@ class RedisRateLimiter:
         # The hash tag {subject} puts all of one key's limits in one Cluster slot.
         return self._store.key(f"rl:{{{subject}}}:{limit.name}:{limit.window_ms}")
 
-    async def hit(self, subject: str, limits: Sequence[Limit], cost: int = 1) -> RateDecision:
+    async def hit(
+        self,
+        subject: str,
+        limits: Sequence[Limit],
+        cost: int = 1,
+        *,
+        then_store: StoreWrite | None = None,
+    ) -> RateDecision:
         _check(limits, cost)
-        if not limits:
+        if not limits and then_store is None:
             return RateDecision(True, (), "redis")
         keys = [self._key(subject, limit) for limit in limits]
         now = "" if self._clock is None else str(round(self._clock() * 1000))
-        args: list[str | int] = [now, cost]
+        args: list[str | int | bytes] = [now, cost, len(limits)]
         for limit in limits:
             args += [limit.limit, limit.window_ms]
+        if then_store is not None:
+            keys.append(self._store.key(then_store.key))
+            args += [then_store.value, max(1, math.ceil(then_store.ttl * 1000))]
         try:
             reply = await self._health.call(lambda: self._script(keys=keys, args=args))
         except StoreUnavailable:
             return await self._degraded(subject, limits, cost)
         now_ms = int(reply[0])
-        counts = [(int(reply[i]), int(reply[i + 1])) for i in range(1, len(reply), 2)]
-        return _decide(limits, counts, now_ms, cost, "redis")
+        counts = [(int(reply[i]), int(reply[i + 1])) for i in range(2, len(reply), 2)]
+        return _decide(limits, counts, now_ms, cost, "redis", stored=reply[1] == 1)
 
     async def _degraded(self, subject: str, limits: Sequence[Limit], cost: int) -> RateDecision:
         if self._on_error == "open":

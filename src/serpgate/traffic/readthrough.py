@@ -90,6 +90,15 @@ class ReadThroughCache:
         """Flights (fetches and refreshes) under way in this process."""
         return self._coalescer.in_flight
 
+    def peek(self, key: str) -> Served | None:
+        """A fresh answer from this process's memory, at no I/O, or None: then ``get`` decides.
+
+        What ``get`` would answer for it too; a caller that knows it has a hit before any I/O
+        can send its admission and its archive write together.
+        """
+        cached = self._cache.peek(key)
+        return None if cached is None else Served(cached.body, "cache", cached.age)
+
     async def get(
         self,
         key: str,
