@@ -51,6 +51,23 @@ def test_search_returns_typed_results_from_the_engine(http: httpx.Client) -> Non
     assert body["search_information"]["total_results"] > 0
 
 
+@pytest.mark.parametrize(
+    ("tab", "block"),
+    [({"tbm": "nws"}, "news_results"), ({"udm": "2"}, "images_results"), ({}, "organic_results")],
+)
+def test_google_tabs_end_to_end(http: httpx.Client, tab: dict[str, str], block: str) -> None:
+    asked = {"engine": "google", "q": "espresso", "api_key": KEY, **tab}
+    response = http.get("/search.json", params=asked)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["search_metadata"]["status"] == "Success"
+    assert {k: str(v) for k, v in body["search_parameters"].items() if k in tab} == tab
+    assert body[block]
+    assert all(item["link"].startswith("https://") for item in body[block])
+    other_tabs = {"news_results", "images_results", "organic_results"} - {block}
+    assert not any(body.get(name) for name in other_tabs)
+
+
 def test_same_query_same_results_and_pages_differ(http: httpx.Client) -> None:
     def links(**extra: str) -> list[str]:
         params = {"engine": "bing", "q": "rust async", "api_key": KEY, **extra}
@@ -151,6 +168,8 @@ def test_account_shows_plan_limits_and_usage(http: httpx.Client) -> None:
         ({"engine": "bing", "q": "", "api_key": KEY}, 400, "parameter 'q'"),
         ({"engine": "bing", "api_key": KEY}, 400, "missing required parameter 'q'"),
         ({"engine": "bing", "q": "x", "tbm": "isch", "api_key": KEY}, 400, "'tbm'"),
+        ({"engine": "google", "q": "x", "tbm": "shop", "api_key": KEY}, 400, "'nws', 'isch'"),
+        ({"engine": "google", "q": "x", "udm": "28", "api_key": KEY}, 400, "parameter 'udm'"),
     ],
 )
 def test_bad_requests_get_a_clear_json_error(

@@ -31,10 +31,11 @@ from serpgate.engines.google.links import Links
 from serpgate.models.response import Ad, ShoppingResult, Sitelink, Sitelinks
 
 _AD_BLOCKS: tuple[tuple[Literal["top", "bottom"], str], ...] = (
-    ("top", "#tads"),
-    ("bottom", "#tadsb"),
-    ("bottom", "#bottomads"),
+    ("top", "tads"),
+    ("bottom", "tadsb"),
+    ("bottom", "bottomads"),
 )
+_AD_BLOCK_IDS = "#tads, #tadsb, #bottomads"
 _AD_ITEMS = "li.ads-ad, [data-text-ad]"
 _AD_TITLE = "h3, [role='heading']"
 _AD_DESCRIPTION = (
@@ -62,8 +63,10 @@ def ads(tree: LexborHTMLParser, links: Links) -> list[Ad] | None:
     found: list[Ad] = []
     # #tadsb sits inside #bottomads on some pages and beside it on others.
     seen: set[int] = set()
-    for block_position, selector in _AD_BLOCKS:
-        block = tree.css_first(selector)
+    # One pass over the page for the three blocks, then each block in its reading order.
+    blocks = {node.attributes.get("id"): node for node in tree.css(_AD_BLOCK_IDS)}
+    for block_position, identifier in _AD_BLOCKS:
+        block = blocks.get(identifier)
         if block is None:
             continue
         for item in block.css(_AD_ITEMS):

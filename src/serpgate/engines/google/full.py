@@ -54,7 +54,7 @@ def parse_full(tree: LexborHTMLParser, links: Links, params: SearchParams) -> Se
     main = tree.css_first("#rso") or tree.css_first("#search") or center
     if params.vertical is not None:
         return _vertical(tree, main, links, params)
-    box, answered = answer_box(tree.body or center, links)
+    box, answered = answer_box(tree.body or center, center, links)
     videos = video_cards(main)
     skipped = answered | {card.mem_id for card in videos}
     organic = organic_results(main, links, skipped, params.start)

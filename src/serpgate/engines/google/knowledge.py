@@ -115,11 +115,14 @@ def _facts(panel: LexborNode) -> dict[str, str]:
     return facts
 
 
-def answer_box(center: LexborNode, links: Links) -> tuple[AnswerBox | None, frozenset[int]]:
+def answer_box(
+    page: LexborNode, center: LexborNode, links: Links
+) -> tuple[AnswerBox | None, frozenset[int]]:
     """The answer box, and the ``mem_id`` of its block for the organic reader to skip.
 
-    ``center`` is the whole page body: some layouts put the featured snippet above
-    ``#center_col`` (``#Odp5De``, 2023) rather than in it.
+    Featured snippets are looked for in the whole ``page``: some layouts put them above
+    ``#center_col`` (``#Odp5De``, 2023-2026) rather than in it; the other cards sit in
+    ``center``.
     """
     card = center.css_first("#cwos, #wob_wc")
     if card is not None and card.attributes.get("id") == "cwos":
@@ -134,7 +137,7 @@ def answer_box(center: LexborNode, links: Links) -> tuple[AnswerBox | None, froz
             ),
             frozenset(),
         )
-    for quote in center.css(_SNIPPET):
+    for quote in page.css(_SNIPPET):
         block = _snippet_block(quote)
         if block is not None:
             return _featured_snippet(block, quote, links), frozenset({block.mem_id})

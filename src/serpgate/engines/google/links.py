@@ -49,6 +49,8 @@ class Links:
 
     def is_google_search(self, url: str) -> bool:
         """Whether ``url`` is a Google results page (``/search?…`` on this host or Google's)."""
+        if "/search" not in url:  # most links: no need to split them
+            return False
         try:
             parts = urlsplit(url)
         except ValueError:

@@ -30,6 +30,8 @@ _SPOKEN_DURATION = re.compile(r"\d+\s+\w+,\s*\d+\s+\w+$")
 _SEPARATORS = frozenset({"·", "•", "-", "–", "/"})
 # How far above a card's link to look for the card's other lines.
 _CARD_DEPTH = 4
+# How far above a link to look for the card that already marks it as one.
+_MARKED_DEPTH = 12
 _IMAGE_TILES = "[data-lpage]"
 
 
@@ -91,13 +93,13 @@ def inline_videos(cards: list[LexborNode], links: Links) -> list[InlineVideo] | 
 
 
 def _card(node: LexborNode) -> LexborNode | None:
-    """The block around one video link: the largest ancestor whose links all lead there."""
-    if node.tag != "a" and "data-vid" in node.attributes:
+    """The block around one video link: a ``[data-vid]`` block or a ``g-inner-card`` itself;
+    around a bare link (2025), the largest ancestor whose links all lead where it does."""
+    if node.tag != "a":
         return node
-    anchor = node if node.tag == "a" else node.css_first("a[href]")
-    if anchor is None:
-        return None
-    href = anchor.attributes.get("href")
+    if _in_marked_card(node):
+        return None  # read with the card around it
+    href = node.attributes.get("href")
     card = node
     for _ in range(_CARD_DEPTH):
         parent = card.parent
@@ -107,6 +109,17 @@ def _card(node: LexborNode) -> LexborNode | None:
             break
         card = parent
     return card
+
+
+def _in_marked_card(node: LexborNode) -> bool:
+    parent = node.parent
+    for _ in range(_MARKED_DEPTH):
+        if parent is None:
+            return False
+        if parent.tag == "g-inner-card" or "data-vid" in parent.attributes:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _leaves(node: LexborNode) -> list[str]:
