@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from serpgate.loghandler import BackgroundStreamHandler
+
 log = logging.getLogger("serpgate.lifecycle")
 
 SignalHandler = Callable[[int, FrameType | None], object]
@@ -53,6 +55,10 @@ class Lifecycle:
 
         def start_timer() -> None:
             nonlocal timer
+            # The process may end by a signal no exit hook sees: no log line may stay queued.
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, BackgroundStreamHandler):
+                    handler.write_through()
             log.info("SIGTERM: draining, stopping in %.1fs", self.drain_delay)
             timer = loop.call_later(self.drain_delay, hand_on)
 

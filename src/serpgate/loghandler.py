@@ -14,6 +14,11 @@ does not inherit a parent's thread). A record is made safe to format later befor
 as ``QueueHandler.prepare`` does: its message is rendered now (arguments may change later) and an
 exception's traceback is formatted now. ``flush`` waits for every line queued so far, and
 ``close`` (``logging.shutdown`` calls it at exit) writes what is left and stops the thread.
+
+A worker of ``serve --workers N`` never reaches ``logging.shutdown``: once it has drained, uvicorn
+re-raises SIGTERM at itself, which ends the process on the spot, with its last lines ("Application
+shutdown complete.") still queued. So on SIGTERM the lifecycle calls ``write_through``: what is
+queued is written, and every later line is written at once on the thread that logs it.
 """
 
 from __future__ import annotations
@@ -124,6 +129,11 @@ class BackgroundStreamHandler(logging.StreamHandler[TextIO]):
     def flush(self) -> None:
         # The writer flushes the stream after every batch; this waits for the batches.
         self._wait(stop=False)
+
+    def write_through(self) -> None:
+        """Write what is queued, then each later line at once: the process is about to end."""
+        self._wait(stop=True)
+        self._closed = True
 
     def close(self) -> None:
         self._wait(stop=True)
