@@ -97,19 +97,6 @@ CAPTURED = (
 )
 
 
-# Engines whose parser does not yet keep the recognition contract (Recognition in engines/base.py),
-# and who is bringing it there. Their cases run, and are reported as failures expected for now.
-_ADOPTING: dict[str, str] = {
-    "google": "Google adopts the recognition contract in issue-11-google",
-}
-
-
-def _case(engine: str, *values: object) -> object:
-    pending = _ADOPTING.get(engine)
-    marks = [pytest.mark.xfail(reason=pending, strict=False)] if pending else []
-    return pytest.param(*values, marks=marks)
-
-
 def _own(engine: str) -> list[str]:
     return [page for page in CAPTURED if page.startswith(f"{engine}/")]
 
@@ -176,15 +163,10 @@ class _Page:
 
 
 def _read(data: SerpData) -> bool:
-    return bool(
-        data.organic_results
-        or data.ads
-        or data.answer_box
-        or data.knowledge_graph
-        or data.local_results
-        or data.top_stories
-        or data.related_questions
-    )
+    """Whether any block that shows a page was read is there (not pagination, not related
+    searches, which error pages can look like)."""
+    chrome = {"search_information", "pagination", "related_searches"}
+    return any(getattr(data, name) for name in SerpData.model_fields if name not in chrome)
 
 
 def assert_outcome(engine: Engine, html: str, *, start: int = 0, no_results_page: bool) -> None:
@@ -218,7 +200,7 @@ def _is_no_results_page(page: str) -> bool:
 @pytest.mark.parametrize(
     ("engine", "page"),
     [
-        _case(engine, engine, page)
+        (engine, page)
         for engine in ENGINES
         for page in CAPTURED
         if not page.startswith(f"{engine}/")
@@ -230,9 +212,7 @@ def test_other_engines_pages(engine: str, page: str) -> None:
 
 
 @pytest.mark.fixtures
-@pytest.mark.parametrize(
-    "page", [_case(page.split("/")[0], page) for page in CAPTURED if page.split("/")[0] in ENGINES]
-)
+@pytest.mark.parametrize("page", [page for page in CAPTURED if page.split("/")[0] in ENGINES])
 def test_own_pages_whole(page: str) -> None:
     engine = ENGINES[page.split("/")[0]]
     assert_outcome(engine, serp_page(page), no_results_page=_is_no_results_page(page))
@@ -321,15 +301,13 @@ GARBAGE = {
 
 
 @pytest.mark.parametrize("kind", GARBAGE)
-@pytest.mark.parametrize("engine", [_case(engine, engine) for engine in ENGINES])
+@pytest.mark.parametrize("engine", list(ENGINES))
 def test_garbage(engine: str, kind: str) -> None:
     assert_outcome(ENGINES[engine], GARBAGE[kind], no_results_page=False)
 
 
 @pytest.mark.fixtures
-@pytest.mark.parametrize(
-    "page", [_case(page.split("/")[0], page) for page in CAPTURED if page.split("/")[0] in ENGINES]
-)
+@pytest.mark.parametrize("page", [page for page in CAPTURED if page.split("/")[0] in ENGINES])
 def test_own_pages_cut_mid_tag(page: str) -> None:
     html = serp_page(page)
     engine = ENGINES[page.split("/")[0]]
@@ -430,7 +408,7 @@ def _mutated(draw: st.DrawFn, engine: str) -> tuple[str, str]:
 
 
 @pytest.mark.fixtures
-@pytest.mark.parametrize("engine", [_case(engine, engine) for engine in ENGINES])
+@pytest.mark.parametrize("engine", list(ENGINES))
 def test_own_pages_cut_and_mutated(engine: str) -> None:
     for page in _own(engine):
         serp_page(page)  # skips (or fails under CI) without the pages, before hypothesis starts
