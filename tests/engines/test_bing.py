@@ -230,6 +230,19 @@ class TestDesktop2019Ads:
             "Tresorit Premium - ab 10,00 €/Monat",
         ]
 
+    def test_video_answer_as_inline_videos(self, data: SerpData) -> None:
+        videos = data.inline_videos
+        assert videos is not None
+        assert [(v.title, v.platform, v.duration, v.date) for v in videos] == [
+            ("Best Cloud Storage Services", "YouTube", "2:53", "6 years ago"),
+            ("Best FREE Cloud Storage Services 2018-2019", "YouTube", "7:43", "3 years ago"),
+            ("The BEST 5 Cloud Storage Providers of 2019", "YouTube", "7:34", "1 year ago"),
+        ]
+        assert videos[0].link == (
+            "https://www.bing.com/videos/search?q=best+cloud+services&view=detail"
+            "&mid=290CA9759620470B1444290CA9759620470B1444&FORM=VIRE"
+        )
+
     def test_ads_and_answers_stay_out_of_organic_results(self, data: SerpData) -> None:
         assert [r.title for r in data.organic_results] == [
             "The Best Cloud Storage and File-Sharing Services for 2019 ...",
@@ -272,6 +285,21 @@ class TestHttpClient2021Hello:
         assert (first.snippet or "").startswith(
             "Hello is also said at the beginning of a telephone conversation."
         )
+
+    def test_video_answer_as_inline_videos(self, data: SerpData) -> None:
+        videos = data.inline_videos
+        assert videos is not None
+        assert [(v.title, v.channel, v.duration, v.date) for v in videos] == [
+            ("HELLO NEIGHBOR 2 ALPHA 1..", "Thinknoodles", "27:24", "9 months ago"),
+            ("Hello Neighbor 2 Just Came Out!", "DanTDM", "22:36", "9 months ago"),
+            ("Adele - Hello", "AdeleVEVO", "6:07", "Oct 23, 2015"),
+            ('Hello Kitty "DIY Tent" | Sweet Moments with Hello Kitty', "Hello Kitty and Friends",
+             "0:57", "2 months ago"),
+            ("Hello Neighbor Animated Series Full Pilot [22min]", "tinyBuildGAMES", "21:39",
+             "9 months ago"),
+        ]  # fmt: skip
+        assert {v.platform for v in videos} == {"YouTube"}
+        assert videos[2].link.startswith("https://www.bing.com/videos/search?q=hello&docid=")
 
     def test_answers_are_not_organic_results(self, data: SerpData) -> None:
         # The page's nine web results, in order; the question cards' sources, the images and

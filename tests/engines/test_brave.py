@@ -129,6 +129,23 @@ class TestWeb2026:
         data = _parse("brave/web_2026-03.html", "javascript tutorial", start=20, num=20)
         assert data.organic_results[0].position == 21
 
+    def test_videos_cluster_as_inline_videos(self, data: SerpData) -> None:
+        videos = data.inline_videos
+        assert videos is not None
+        assert len(videos) == 6
+        first = videos[0]
+        assert (first.title, first.link, first.platform, first.duration, first.date) == (
+            "JavaScript tutorial for beginners 🌐 - YouTube",
+            "https://www.youtube.com/watch?v=Ihy0QziLDf0",
+            "YouTube",
+            "12:03",
+            "October 14, 2023",
+        )
+        assert videos[1].duration is None  # the second card shows none
+        assert videos[5].link == "https://www.youtube.com/watch?v=OcwON22ctYc"
+        organic = {r.link for r in data.organic_results}
+        assert not organic & {v.link for v in videos}
+
     def test_golden(self, data: SerpData) -> None:
         assert_golden("brave/web_2026-03", data.model_dump(mode="json", exclude_none=True))
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from serpgate.engines.duckduckgo import DuckDuckGoEngine
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from tests.conftest import serp_page
@@ -188,6 +188,111 @@ _ANOMALY_PAGE = """<!DOCTYPE html><html><body class="body--html">
     <div class="anomaly-modal__puzzle"></div>
   </div></div>
 </form></body></html>"""
+
+
+@pytest.mark.fixtures
+class TestJs2019:
+    """The 2019 JavaScript page (puppeteer DOM): an ad above, one below the results, one beside."""
+
+    PAGE = "duckduckgo/js_2019-09_q-cloud-service.html"
+
+    @pytest.fixture
+    def data(self) -> SerpData:
+        return _parse(self.PAGE, "cloud service")
+
+    def test_ads_in_their_blocks(self, data: SerpData) -> None:
+        assert data.ads is not None
+        assert [(a.block_position, a.position, a.title, a.displayed_link) for a in data.ads] == [
+            ("top", 1, "Cloud services | Tier1 network with 1600 telcos",
+             "www.tatacommunications.com/Cloud_services/Enquire_now"),
+            ("bottom", 1, "Webinar Sponsored by Itential | ONUG September 11, 2019 10am",
+             "www.onug.net"),
+            ("right", 1, "Creative Cloud for Students | Save 60%. Only $19.99/month",
+             "www.adobe.com/CreativeCloud/Students"),
+        ]  # fmt: skip
+        assert all(a.link.startswith("https://duckduckgo.com/y.js?u3=") for a in data.ads)
+
+    def test_organic_results_without_the_ads(self, data: SerpData) -> None:
+        results = data.organic_results
+        assert len(results) == 10
+        assert (results[0].title, results[0].link) == (
+            "The Best Cloud Storage and File-Sharing Services for 2019 ...",
+            "https://www.pcmag.com/roundup/306323/the-best-cloud-storage-providers-and-file-syncing-services",
+        )
+        assert results[-1].title == "Anthos | Anthos | Google Cloud"
+
+    def test_golden(self, data: SerpData) -> None:
+        assert_golden(
+            "duckduckgo/js_2019-09_q-cloud-service", data.model_dump(mode="json", exclude_none=True)
+        )
+
+
+@pytest.mark.fixtures
+def test_lite_challenge_is_a_block() -> None:
+    with pytest.raises(BlockedError, match="anomaly"):
+        _parse("duckduckgo/block_lite_challenge_2026.html", "javascript tutorial")
+
+
+# The JavaScript page's markup since 2024 (article[data-testid=result] inside an
+# <li data-layout="organic">), as the many scrapers that read it document it.
+_JS_LAYOUT_PAGE = """<html><body><div id="react-layout"><section data-testid="mainline">
+<ol class="react-results--main">
+<li data-layout="ad"><article data-testid="ad"><h2><a data-testid="result-title-a"
+  href="https://duckduckgo.com/y.js?ad_domain=beans.example">Fresh <b>Coffee</b> Beans</a></h2>
+  <div data-result="snippet"><span>Roasted this week.</span></div></article></li>
+<li data-layout="organic"><article id="r1-0" data-testid="result" data-nrn="result">
+  <div><a data-testid="result-extras-url-link" href="https://coffee.example/"><span>coffee.example</span></a></div>
+  <h2><a href="https://coffee.example/" rel="noopener" data-testid="result-title-a">
+    <span>All about <b>coffee</b></span></a></h2>
+  <div data-result="snippet"><div><span>Beans, roasts and brewing.</span></div></div>
+</article></li>
+<li data-layout="organic"><article id="r1-1" data-testid="result" data-nrn="result">
+  <h2><a href="https://en.wikipedia.org/wiki/Coffee" data-testid="result-title-a">
+    Coffee - Wikipedia</a></h2>
+  <div data-result="snippet"><span>Coffee is a beverage brewed from roasted coffee beans.
+  </span></div>
+</article></li>
+</ol></section>
+<div data-testid="related-searches"><a href="/?q=coffee+beans&amp;ia=web">coffee beans</a></div>
+</div></body></html>"""
+
+
+def test_the_javascript_layout_is_read_not_called_empty() -> None:
+    data = _parse_text(_JS_LAYOUT_PAGE)
+    read = [
+        (r.position, r.title, r.link, r.snippet, r.displayed_link) for r in data.organic_results
+    ]
+    assert read == [
+        (1, "All about coffee", "https://coffee.example/", "Beans, roasts and brewing.",
+         "coffee.example"),
+        (2, "Coffee - Wikipedia", "https://en.wikipedia.org/wiki/Coffee",
+         "Coffee is a beverage brewed from roasted coffee beans.", None),
+    ]  # fmt: skip
+    assert data.ads is not None
+    assert [(a.title, a.description) for a in data.ads] == [
+        ("Fresh Coffee Beans", "Roasted this week.")
+    ]
+    assert data.related_searches is not None
+    assert [(r.query, r.link) for r in data.related_searches] == [
+        ("coffee beans", "https://html.duckduckgo.com/?q=coffee+beans&ia=web")
+    ]
+
+
+def test_a_javascript_page_whose_results_cannot_be_read_is_unrecognised() -> None:
+    # The result list is there, its articles are not (a layout that moved on): not "no results".
+    page = (
+        '<html><body><section data-testid="mainline"><ol><li data-layout="organic">'
+        "<div>?</div></li></ol></section></body></html>"
+    )
+    with pytest.raises(UnrecognizedPage):
+        _parse_text(page)
+
+
+def test_another_engines_page_is_unrecognised() -> None:
+    with pytest.raises(UnrecognizedPage):
+        _parse_text(
+            '<html><body><ol id="b_results"><li class="b_algo"><h2><a href="https://x.test/">x</a></h2></li></ol></body></html>'
+        )
 
 
 def _parse_text(html: str, **params: object) -> SerpData:

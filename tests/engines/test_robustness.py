@@ -1,19 +1,30 @@
-"""Every engine's parser answers ``SerpData`` or a ``SerpgateError``, whatever page it is handed.
+"""The property every parser keeps, whatever page it is handed: results that are really on the
+page, the engine's typed block, or ``UnrecognizedPage``. Never anything else.
 
 The parsers will meet pages nobody has captured: a new layout, another engine's page behind a
 misrouted request, a body cut off mid-transfer, a proxy's error page, markup that never closes.
-Anything a parser raises other than a ``SerpgateError`` reaches the client as a 500, so each
-engine reads every other engine's captured pages, garbage of several kinds, and (with hypothesis)
-its own pages cut short and mutated: elements, attributes and class names deleted at random.
-What it returns must also survive the JSON encoder the service stores it with.
+Anything a parser raises other than its typed refusals reaches the client as an error it cannot
+act on, and an empty "Success" for a page the parser did not recognise is a confident lie that
+the service would cache and charge. So each registered engine (those added later included: the
+list comes from the registry) reads every captured page of every other engine, garbage of several
+kinds, and (with hypothesis) its own pages cut short and mutated: elements, attributes and class
+names deleted at random. Each outcome must be:
+
+- ``BlockedError`` (a typed block) or ``UnrecognizedPage``; or
+- ``SerpData`` whose every title and link is on the page (the link perhaps behind the engine's
+  click tracker), that the service's JSON encoder takes, and that is empty only on a page that is
+  the engine's own no-results page.
 """
 
 from __future__ import annotations
 
+import base64
+import html as htmllib
 import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
 import orjson
 import pytest
@@ -22,38 +33,62 @@ from hypothesis import strategies as st
 
 from serpgate.engines.base import Engine
 from serpgate.engines.registry import build_engines
-from serpgate.errors import SerpgateError
+from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
-from tests.conftest import serp_page
+from tests.conftest import SERP_DIR, serp_page
 
 ENGINES: dict[str, Engine] = build_engines({})
 
-# Every capture in ../shared/fixtures/serp (see its INDEX.md), by the engine that served it.
+# Every capture in ../shared/fixtures/serp (see its INDEX.md); test_the_list_is_complete keeps
+# it so as pages are added.
 CAPTURED = (
     "baidu/block_captcha_2026_sanitized.html",
     "baidu/http_client_2021-05-10_q-hello.html",
     "baidu/no_results_2026_sanitized.html",
     "baidu/web_2026_sanitized.html",
     "bing/block_challenge_2026-04.html",
+    "bing/desktop_2019-08-12_q-best-cloud-services.html",
+    "bing/http_client_2021-05-10_q-hello.html",
     "bing/http_client_2026.html",
     "bing/nojs_2021.html",
     "brave/web_2026-03.html",
+    "duckduckgo/block_lite_challenge_2026.html",
+    "duckduckgo/html_2021-05-10_q-hello.html",
     "duckduckgo/html_2025-01.html",
     "duckduckgo/html_2025-06.html",
+    "duckduckgo/js_2019-09_q-cloud-service.html",
     "ecosia/block_captcha_2026_sanitized.html",
     "ecosia/web_2026-04.html",
     "google/block_recaptcha_2020.html",
     "google/block_sorry_2026.html",
+    "google/desktop_2019-03-19_q-van-gogh-paintings.html",
+    "google/desktop_2019-08-13_q-cloud-services_num100.html",
+    "google/desktop_2019-09-13_q-car-tires-for-sale.html",
+    "google/desktop_2020-04-05_q-summary-of-the-bell-jar.html",
+    "google/desktop_2020-06-17_q-cheap-lacoste-shoes.html",
+    "google/desktop_2021-09-02_q-spider-man-no-way-home-cast.html",
+    "google/desktop_2022-03-23_q-louis-vuitton-bags.html",
     "google/desktop_2023-04-21_q-coffee.html",
     "google/desktop_2023-04-21_q-google.html",
+    "google/desktop_2023-09-06_q-playstation-5-games.html",
+    "google/desktop_2024-02-25_q-miyazaki-hayao.html",
+    "google/desktop_2025-05-25_q-quantum-field-theory_ja.html",
+    "google/desktop_2025-08-07_q-something.html",
     "google/desktop_2026-05-27_sanitized.html",
+    "google/images_2025-06-14_q-chateau-chalon_udm2.html",
     "google/mobile_2023-04-21_q-google.html",
+    "google/news_2021-05-10_nojs_q-hello.html",
+    "google/news_2025-06-14_q-schloss-johannisberg.html",
     "google/no_results_2026-04-13_sanitized.html",
+    "google/nojs_2021-05-10_q-hello.html",
     "google/nojs_2023-06-02_q-google.html",
+    "google/videos_2025-06-14_q-brahms-piano-concerto-2_udm7.html",
     "google_scholar/web_2021-05-10_q-hello.html",
     "mojeek/web_2026-04.html",
+    "qwant/block_geo_2026-04.html",
     "startpage/http_client_2026.html",
+    "yahoo/http_client_2021-05-10_q-hello.html",
     "yahoo/web_2026-03.html",
     "yandex/block_captcha_2026.html",
     "yandex/http_client_2021-05_q-hello.html",
@@ -66,15 +101,99 @@ def _own(engine: str) -> list[str]:
     return [page for page in CAPTURED if page.startswith(f"{engine}/")]
 
 
-def assert_parses_or_refuses(engine: Engine, html: str, start: int = 0) -> None:
-    """The property: ``SerpData`` the service can encode, or a ``SerpgateError``; nothing else."""
+@pytest.mark.fixtures
+def test_the_list_is_complete() -> None:
+    serp_page(CAPTURED[0])  # skips (or fails under CI) without the pages
+    on_disk = {str(p.relative_to(SERP_DIR)) for p in SERP_DIR.glob("*/*.html")}
+    assert on_disk == set(CAPTURED)
+
+
+_TAG = re.compile(r"<[^>]*>")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_SPACE = re.compile(r"\s+")
+# The payloads of click trackers: Bing's ``u=a1<base64>`` (/ck/a) and ``u=<base64>`` (/aclick).
+_TRACKED = re.compile(r"[?&;]u=(?:a1)?([A-Za-z0-9_-]{8,})")
+
+
+def _squash(text: str) -> str:
+    """Text compared without white space or case: parsers join words as a browser shows them,
+    which markup and its line breaks do not."""
+    return _SPACE.sub("", text).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What a page holds, in every spelling a parser may read a title or a link from."""
+
+    text: str  # squashed: tags out, entities and JSON escapes decoded
+    raw: str  # the markup, entities and percent-escapes decoded
+
+    @classmethod
+    def of(cls, html: str) -> _Page:
+        decoded = htmllib.unescape(
+            _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), html).replace("\\/", "/")
+        )
+        trackers = []
+        for payload in _TRACKED.findall(decoded):
+            try:
+                target = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+                trackers.append(unquote(target.decode("utf-8", "replace")))
+            except ValueError:
+                continue
+        # Once and twice decoded: a tracker's payload is itself percent-encoded in some years.
+        found = "\n".join([decoded, *trackers])
+        raw = f"{found}\n{unquote(found)}"
+        # Both with tags out (text split by inline markup) and in (titles in attributes).
+        return cls(text=_squash(_TAG.sub("", decoded)) + _squash(decoded), raw=_squash(raw))
+
+    def has_text(self, text: str) -> bool:
+        return _squash(text) in self.text
+
+    def has_link(self, link: str) -> bool:
+        """The link, or (resolved from a relative href) its path and query, is on the page."""
+        try:
+            parts = urlsplit(link)
+            relative = parts.path + (f"?{parts.query}" if parts.query else "")
+        except ValueError:  # "http://[b" is on a page as it stands, and no more
+            relative = ""
+        spellings = [link, unquote(link)] + (
+            [relative, unquote(relative)] if len(relative) > 1 else []
+        )
+        return any(_squash(spelling) in self.raw for spelling in spellings)
+
+
+def _read(data: SerpData) -> bool:
+    """Whether any block that shows a page was read is there (not pagination, not related
+    searches, which error pages can look like)."""
+    chrome = {"search_information", "pagination", "related_searches"}
+    return any(getattr(data, name) for name in SerpData.model_fields if name not in chrome)
+
+
+def assert_outcome(engine: Engine, html: str, *, start: int = 0, no_results_page: bool) -> None:
+    """The property, for one page: see the module's docstring."""
     params = SearchParams(engine=engine.name, q="coffee", start=start)
     try:
         data = engine.parse(html, params)
-    except SerpgateError:
+    except (BlockedError, UnrecognizedPage):
         return
     assert isinstance(data, SerpData)
     orjson.dumps(data.model_dump(mode="json", exclude_none=True))
+    if not _read(data):
+        assert no_results_page, (
+            f"{engine.name}: an empty Success for a page that is no no-results page"
+        )
+        assert data.search_information.organic_results_state == "Fully empty"
+        return
+    page = _Page.of(html)
+    for result in [*data.organic_results, *(data.ads or ())]:
+        assert page.has_text(result.title), f"{engine.name} invented the title {result.title!r}"
+        assert page.has_link(result.link), f"{engine.name} invented the link {result.link!r}"
+    for question in data.related_questions or ():
+        assert page.has_text(question.question), f"{engine.name} invented {question.question!r}"
+
+
+def _is_no_results_page(page: str) -> bool:
+    return "/no_results" in f"/{page.split('/')[-1]}"
 
 
 @pytest.mark.fixtures
@@ -88,7 +207,15 @@ def assert_parses_or_refuses(engine: Engine, html: str, start: int = 0) -> None:
     ],
 )
 def test_other_engines_pages(engine: str, page: str) -> None:
-    assert_parses_or_refuses(ENGINES[engine], serp_page(page))
+    # No page of another engine is this engine's no-results page.
+    assert_outcome(ENGINES[engine], serp_page(page), no_results_page=False)
+
+
+@pytest.mark.fixtures
+@pytest.mark.parametrize("page", [page for page in CAPTURED if page.split("/")[0] in ENGINES])
+def test_own_pages_whole(page: str) -> None:
+    engine = ENGINES[page.split("/")[0]]
+    assert_outcome(engine, serp_page(page), no_results_page=_is_no_results_page(page))
 
 
 # Markup that opens, in one block, what each engine takes for a result (Bing's b_algo, Google's
@@ -174,9 +301,9 @@ GARBAGE = {
 
 
 @pytest.mark.parametrize("kind", GARBAGE)
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", list(ENGINES))
 def test_garbage(engine: str, kind: str) -> None:
-    assert_parses_or_refuses(ENGINES[engine], GARBAGE[kind])
+    assert_outcome(ENGINES[engine], GARBAGE[kind], no_results_page=False)
 
 
 @pytest.mark.fixtures
@@ -187,7 +314,8 @@ def test_own_pages_cut_mid_tag(page: str) -> None:
     for fraction in (0.1, 0.5, 0.9):
         # Cut just inside the first start tag past the point: "<a hr".
         at = html.find("<", int(len(html) * fraction))
-        assert_parses_or_refuses(engine, html[: at + 4 if at >= 0 else len(html)])
+        cut = html[: at + 4 if at >= 0 else len(html)]
+        assert_outcome(engine, cut, no_results_page=_is_no_results_page(page))
 
 
 _START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)(?=[\s/>])[^>]*>")
@@ -249,9 +377,11 @@ def _delete_class_name(html: str, at: int, which: int) -> str:
 
 
 @st.composite
-def _mutated(draw: st.DrawFn, engine: str) -> str:
-    """One of the engine's captures, with up to eight deletions and perhaps cut short."""
-    anatomy = _anatomy(draw(st.sampled_from(_own(engine))))
+def _mutated(draw: st.DrawFn, engine: str) -> tuple[str, str]:
+    """One of the engine's captures (its name and markup), with up to eight deletions and
+    perhaps cut short."""
+    name = draw(st.sampled_from(_own(engine)))
+    anatomy = _anatomy(name)
     kinds = [
         (kind, offsets)
         for kind, offsets in (
@@ -274,19 +404,23 @@ def _mutated(draw: st.DrawFn, engine: str) -> str:
         else:
             html = _delete_class_name(html, at, which)
     cut = draw(st.none() | st.integers(0, len(html)))
-    return html if cut is None else html[:cut]
+    return name, html if cut is None else html[:cut]
 
 
 @pytest.mark.fixtures
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", list(ENGINES))
 def test_own_pages_cut_and_mutated(engine: str) -> None:
     for page in _own(engine):
         serp_page(page)  # skips (or fails under CI) without the pages, before hypothesis starts
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(html=_mutated(engine), start=st.sampled_from([0, 10, 20]))
-    def run(html: str, start: int) -> None:
-        assert_parses_or_refuses(ENGINES[engine], html, start)
+    @given(page=_mutated(engine), start=st.sampled_from([0, 10, 20]))
+    def run(page: tuple[str, str], start: int) -> None:
+        name, html = page
+        # Deleting markup and cutting it short cannot create a no-results marker.
+        assert_outcome(
+            ENGINES[engine], html, start=start, no_results_page=_is_no_results_page(name)
+        )
 
     run()
 

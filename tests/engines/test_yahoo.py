@@ -123,6 +123,53 @@ class TestWeb2026:
         assert_golden("yahoo/web_2026-03", data.model_dump(mode="json", exclude_none=True))
 
 
+@pytest.mark.fixtures
+class TestHttpClient2021Hello:
+    """The 2021 page for "Hello": a dictionary card, People also ask, videos, images and deals
+    cards, none of which is a web result."""
+
+    @pytest.fixture
+    def data(self) -> SerpData:
+        return _parse("yahoo/http_client_2021-05-10_q-hello.html", "Hello")
+
+    def test_dictionary_answer_box(self, data: SerpData) -> None:
+        box = data.answer_box
+        assert box is not None
+        assert (box.type, box.title, box.answer, box.snippet) == (
+            "dictionary_results",
+            "hel·lo",
+            "used as a greeting or to begin a phone conversation",
+            "/həˈlō/ exclamation",
+        )
+
+    def test_cards_stay_out_of_organic_results(self, data: SerpData) -> None:
+        assert [r.title for r in data.organic_results] == [
+            "Hello | Definition of Hello by Merriam-Webster",
+            "HELLO! - Daily royal, celebrity, fashion, beauty & lifestyle news",
+            "Adele - Hello - YouTube",
+            "hello network",
+            "Hello | Definition of Hello at Dictionary.com",
+            "HELLO | meaning in the Cambridge English Dictionary",
+            "Hello - Wikipedia",
+            "HELLO! US Edition - Latest news and Photos",
+            "Hello! | Super Simple Songs - YouTube",
+        ]
+
+    def test_related_questions(self, data: SerpData) -> None:
+        assert data.related_questions is not None
+        assert [q.question for q in data.related_questions] == [
+            "What does Hello mean in texting?",
+            "What is the plural of Hello?",
+            "What is the history of the word Hello?",
+            "What can you do with Hello?",
+        ]
+
+    def test_golden(self, data: SerpData) -> None:
+        assert_golden(
+            "yahoo/http_client_2021-05-10_q-hello", data.model_dump(mode="json", exclude_none=True)
+        )
+
+
 class TestUnwrap:
     def test_tracker_link_gives_its_target(self) -> None:
         href = (

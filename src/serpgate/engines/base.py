@@ -93,17 +93,10 @@ class Engine(ABC):
         return headers
 
 
-# The blocks that show a page was read: pagination and related searches alone do not (an error
+# What does not show a page was read: pagination and related searches alone do not (an error
 # page can carry a search box and links that look like them), nor does search_information.
-_CONTENT_BLOCKS = (
-    "organic_results",
-    "ads",
-    "answer_box",
-    "knowledge_graph",
-    "local_results",
-    "top_stories",
-    "related_questions",
-)
+# Every other block of ``SerpData`` does, those added later included.
+_NOT_CONTENT = frozenset({"search_information", "pagination", "related_searches"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +125,9 @@ class Recognition:
 
     def confirm(self, data: SerpData) -> SerpData:
         """``data`` with its ``organic_results_state`` set by what was read, or the refusal."""
-        read = any(getattr(data, name) for name in _CONTENT_BLOCKS)
+        read = any(
+            getattr(data, name) for name in type(data).model_fields if name not in _NOT_CONTENT
+        )
         if not read and not self.no_results:
             raise UnrecognizedPage(
                 f"{self.engine} answered what looks like a results page, but no result could "

@@ -38,7 +38,7 @@ from serpgate.engines.base import (
     url_path,
     with_query,
 )
-from serpgate.engines.bing_features import ads, related_questions
+from serpgate.engines.bing_features import ads, inline_videos, related_questions
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -160,6 +160,7 @@ class BingEngine(Engine):
                 ads=ads(root, self._absolute) or None,
                 knowledge_graph=self._knowledge_graph(root),
                 organic_results=organic,
+                inline_videos=inline_videos(root, self._absolute) or None,
                 related_questions=related_questions(root, self._absolute) or None,
                 related_searches=self._related_searches(root) or None,
                 pagination=self._pagination(root, params),

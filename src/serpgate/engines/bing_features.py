@@ -9,6 +9,10 @@ percent-encoded in older years, behind an ``a1`` marker in newer ones). The trac
 links are its sitelinks: rows with a heading and lines of text are ``expanded``, bare links (and
 the one-line ``ad_fls`` offers) ``inline``.
 
+A "Videos of …" answer holds video cards, each a link to Bing's video page for it: the
+2021 cards (``a.mc_vtvc_link``) and the 2019 ones (``a.vt11b``) carry title, duration, platform,
+channel and age in small parts of their own; they become ``inline_videos``, never organic results.
+
 "People also ask" is a list of ``.df_alsoAsk`` cards: the question in ``.b_expansion_text``, the
 answer text in ``.rwrl``, and the source page as a small ``.qna_algo`` result with its ``cite``.
 """
@@ -16,6 +20,7 @@ answer text in ``.rwrl``, and the source page as a small ``.qna_algo`` result wi
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Literal
 from urllib.parse import unquote
@@ -23,7 +28,7 @@ from urllib.parse import unquote
 from selectolax.lexbor import LexborNode
 
 from serpgate.engines.base import clean, css_any, first_text, node_text, query_param
-from serpgate.models.response import Ad, RelatedQuestion, Sitelink, Sitelinks
+from serpgate.models.response import Ad, InlineVideo, RelatedQuestion, Sitelink, Sitelinks
 
 BlockPosition = Literal["top", "bottom", "right"]
 Resolve = Callable[[str | None], str | None]
@@ -140,6 +145,44 @@ def landing_page(tracking: str) -> str | None:
     if decoded[:8].lower().startswith(("http%3a", "https%3a")):
         decoded = unquote(decoded)
     return decoded if decoded.startswith(("https://", "http://")) else None
+
+
+_VIDEO_CARDS = "a.mc_vtvc_link[href], a.vt11b[href]"
+_DURATION = re.compile(r"^\d{1,2}(?::\d{2}){1,2}$")
+
+
+def inline_videos(root: LexborNode, absolute: Resolve) -> list[InlineVideo]:
+    """The video cards of the page's video answers, in page order, each video once."""
+    videos: list[InlineVideo] = []
+    seen: set[str] = set()
+    for card in root.css(_VIDEO_CARDS):
+        title = first_text(card, ".mc_vtvc_title", ".va_title_mmftb", ".title") or clean(
+            card.attributes.get("aria-label")
+        )
+        link = absolute(card.attributes.get("href"))
+        if not title or link is None or link in seen:
+            continue
+        seen.add(link)
+        parts = [node_text(node) for node in card.css("span, div.items, .b_factrow")]
+        source = first_text(card, ".vidr_meta_source", ".mc_vtvc_meta_channel span")
+        channel = first_text(card, ".mc_vtvc_meta_row_channel")
+        date = first_text(card, ".mc_vtvc_meta_pubdate span:last-child")
+        if not date:
+            # 2019: "YouTube · 6 years ago" in one row.
+            row = next((p for p in parts if "·" in p and p.startswith(source)), "")
+            date = clean(row.partition("·")[2])
+        videos.append(
+            InlineVideo(
+                position=len(videos) + 1,
+                title=title,
+                link=link,
+                platform=source or None,
+                channel=channel if channel and channel != source else None,
+                duration=next((p for p in parts if _DURATION.match(p)), None),
+                date=date or None,
+            )
+        )
+    return videos
 
 
 def related_questions(root: LexborNode, absolute: Resolve) -> list[RelatedQuestion]:

@@ -39,6 +39,7 @@ from serpgate.engines.base import (
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
+    InlineVideo,
     OrganicResult,
     Pagination,
     RelatedQuestion,
@@ -121,6 +122,7 @@ class BraveEngine(Engine):
             SerpData(
                 search_information=SearchInformation(query_displayed=shown or None),
                 organic_results=organic,
+                inline_videos=_inline_videos(tree) or None,
                 related_questions=_related_questions(tree) or None,
                 related_searches=self._related_searches(tree) or None,
                 pagination=self._pagination(tree, params.page) if organic else None,
@@ -224,6 +226,31 @@ def _sitelinks(node: LexborNode) -> Sitelinks | None:
         if "data-pos" not in item.attributes and "data-type" not in item.attributes
     ]
     return expanded_sitelinks(rows, ".description")
+
+
+def _inline_videos(tree: LexborHTMLParser) -> list[InlineVideo]:
+    """The "Videos" cluster: cards linking to the video, with its site, title, duration and date.
+
+    Cards are the cluster's links; their class names carry the "enrichment-card" parts Brave
+    has kept across deploys, while the Svelte hashes beside them change.
+    """
+    videos: list[InlineVideo] = []
+    for card in tree.css("[class*='video-cluster'] a[href]"):
+        link = card.attributes.get("href") or ""
+        title = first_text(card, ".line-clamp-2", "[class*='card-title']", "[class*='title']")
+        if not title or not link.startswith(("https://", "http://")):
+            continue
+        videos.append(
+            InlineVideo(
+                position=len(videos) + 1,
+                title=title,
+                link=link,
+                platform=first_text(card, "[class*='card-site']") or None,
+                duration=first_text(card, "[class*='card-duration']") or None,
+                date=first_text(card, "[class*='card-metadata'] span") or None,
+            )
+        )
+    return videos
 
 
 def _related_questions(tree: LexborHTMLParser) -> list[RelatedQuestion]:

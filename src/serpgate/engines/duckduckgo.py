@@ -13,6 +13,13 @@ derives from the query and the client; asking for a later page without it looks 
 endpoint accepts those fields as a GET query too, so the next page's form becomes
 ``pagination.next``, a URL that carries the token.
 
+The same parser reads DuckDuckGo's JavaScript pages, should one be handed to it (a browser
+fetch, a proxy that renders): the 2019 layout shares the no-JS markup (ads in ``#ads`` above the
+results, at the end of ``#links`` below them, and in ``.results--sidebar`` beside them); since
+2024 each result is an ``article[data-testid=result]`` with a ``result-title-a`` link and a
+``data-result=snippet`` text, ads an ``li[data-layout=ad]``. A page in neither layout, or with
+its result list but no result that can be read, is ``UnrecognizedPage``, not "no results".
+
 A client DuckDuckGo distrusts gets HTTP 200 with an "anomaly" page instead: a modal that says
 "Unfortunately, bots use DuckDuckGo too." around an image puzzle in ``form#challenge-form``.
 """
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -30,6 +38,7 @@ from serpgate.engines.base import (
     Recognition,
     UpstreamRequest,
     absolute_url,
+    css_within,
     echoes_query,
     first_text,
     input_value,
@@ -65,6 +74,9 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RESULTS_CONTAINERS = (
     "#links, article[data-testid=result], [data-testid=mainline], ol.react-results--main"
 )
+# Where the older pages keep results and ads: #links, the ads above it, the sidebar.
+_RESULT_BOXES = "#ads, #links, .results--sidebar"
+BlockPosition = Literal["top", "bottom", "right"]
 _SEARCH_BOXES = ("input#search_form_input_homepage", "input#search_form_input", "input[name=q]")
 # DuckDuckGo's own "No results." (no-JS page) and "No results found for …" (JavaScript page).
 _NO_RESULTS = ".no-results, .result--no-result, [data-testid=no-results-message]"
@@ -114,12 +126,16 @@ class DuckDuckGoEngine(Engine):
         )
         organic: list[OrganicResult] = []
         ads: list[Ad] = []
+        numbers: dict[str, int] = {}
         for card in self._cards(tree):
             if card.ad:
+                # A sidebar ad stands right, one after the results below them.
+                where: BlockPosition = "right" if card.sidebar else "bottom" if organic else "top"
+                numbers[where] = numbers.get(where, 0) + 1
                 ads.append(
                     Ad(
-                        position=len(ads) + 1,
-                        block_position="top",
+                        position=numbers[where],
+                        block_position=where,
                         title=card.title,
                         link=card.link,
                         displayed_link=card.displayed_link,
@@ -173,9 +189,13 @@ class DuckDuckGoEngine(Engine):
                 cards.append(card)
         if cards:
             return cards
-        # The no-JavaScript page and the older JavaScript page: div.result in #links.
-        container = tree.css_first("#links") or tree.root
-        for node in container.css("div.result") if container else ():
+        # The no-JavaScript page and the older JavaScript page: div.result in #links (and the
+        # older page's ads in #ads above it).
+        root = tree.root
+        if root is None:
+            return cards
+        nodes = css_within(root, _RESULT_BOXES, "div.result") or root.css("div.result")
+        for node in nodes:
             classes = (node.attributes.get("class") or "").split()
             if "result--no-result" in classes:
                 continue
@@ -185,6 +205,7 @@ class DuckDuckGoEngine(Engine):
                 displayed=first_text(node, ".result__url") or None,
                 ad="result--ad" in classes,
                 date=_date(node),
+                sidebar=_in_sidebar(node),
             )
             if card is not None:
                 cards.append(card)
@@ -198,6 +219,7 @@ class DuckDuckGoEngine(Engine):
         displayed: str | None,
         ad: bool,
         date: str | None,
+        sidebar: bool = False,
     ) -> _Card | None:
         if anchor is None:
             return None
@@ -205,7 +227,7 @@ class DuckDuckGoEngine(Engine):
         link = self._target(anchor.attributes.get("href") or "")
         if not title or not link:
             return None
-        return _Card(title, link, displayed, snippet, date, ad)
+        return _Card(title, link, displayed, snippet, date, ad, sidebar)
 
     def _related_searches(self, tree: LexborHTMLParser) -> list[RelatedSearch]:
         """The JavaScript page's "related searches" links (the no-JS page has none)."""
@@ -253,6 +275,16 @@ class _Card:
     snippet: str | None
     date: str | None
     ad: bool
+    sidebar: bool
+
+
+def _in_sidebar(node: LexborNode) -> bool:
+    ancestor = node.parent
+    while ancestor is not None:
+        if "results--sidebar" in (ancestor.attributes.get("class") or "").split():
+            return True
+        ancestor = ancestor.parent
+    return False
 
 
 def _date(node: LexborNode) -> str | None:

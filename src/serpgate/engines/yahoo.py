@@ -43,6 +43,7 @@ from serpgate.engines.base import (
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
+    AnswerBox,
     OrganicResult,
     Pagination,
     RelatedQuestion,
@@ -121,6 +122,7 @@ class YahooEngine(Engine):
             SerpData(
                 search_information=information,
                 organic_results=organic,
+                answer_box=_dictionary(tree),
                 related_questions=_related_questions(tree) or None,
                 related_searches=self._related_searches(tree) or None,
                 pagination=self._pagination(tree, params.page) if organic else None,
@@ -273,6 +275,29 @@ def _total(tree: LexborHTMLParser) -> int | None:
         if _TOTAL.match(text):
             return parse_count(text)
     return None
+
+
+def _dictionary(tree: LexborHTMLParser) -> AnswerBox | None:
+    """The dictionary card Yahoo shows for a word: its spelling in syllables as the title, the
+    first sense as the answer, pronunciation and part of speech as the snippet."""
+    card = tree.css_first(".sys_dictionary, [class*='sys_dictionary']")
+    if card is None:
+        return None
+    # The card's own heading ("Dictionary") comes first, then its search box, then the word.
+    titles = [node_text(node) for node in card.css(".compTitle .title")]
+    word = next((t for t in titles[1:] if t and not t.startswith("/")), "")
+    phonetic = next((t for t in titles if t.startswith("/")), "")
+    sense = card.css_first(".compTextList li span.fw-500 + span, .compTextList li span.d-b")
+    answer = node_text(sense).rstrip(": ") if sense is not None else ""
+    kind = first_text(card, ".compText span.fs-i", ".compText p")
+    if not word or not answer:
+        return None
+    return AnswerBox(
+        type="dictionary_results",
+        title=word,
+        answer=answer,
+        snippet=" ".join(part for part in (phonetic, kind) if part) or None,
+    )
 
 
 def _raise_if_blocked(tree: LexborHTMLParser, html: str, query: str) -> None:
