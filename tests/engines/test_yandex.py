@@ -53,6 +53,32 @@ class TestWeb2026:
     def test_neural_answer_is_not_a_result(self, data: SerpData) -> None:
         assert "Базовый синтаксис" not in [r.title for r in data.organic_results]
 
+    def test_neural_answer_is_the_ai_overview(self, data: SerpData) -> None:
+        overview = data.ai_overview
+        assert overview is not None
+        blocks = overview.text_blocks
+        assert blocks[0].type == "paragraph"
+        assert blocks[0].snippet is not None
+        # The footnote links after the text ("developer.mozilla.org") are not text.
+        assert blocks[0].snippet.startswith("Fetch API— современный интерфейс в JavaScript")
+        assert blocks[0].snippet.endswith("способ работы с сетевыми запросами.")
+        assert (blocks[1].type, blocks[1].snippet) == ("heading", "Базовый синтаксис")
+        assert blocks[3].type == "list"
+        assert blocks[3].list is not None
+        assert [item.split("—")[0] for item in blocks[3].list] == ["url", "options"]
+        assert [b.snippet for b in blocks if b.type == "heading"][:3] == [
+            "Базовый синтаксис",
+            "Пример GET-запроса",
+            "Дополнительные параметры options",
+        ]
+        assert overview.references is not None
+        assert len(overview.references) == 30
+        assert [r.source for r in overview.references[:3]] == [
+            "developer.mozilla.org",
+            "blog.logrocket.com",
+            "skillbox.ru",
+        ]
+
     def test_promoted_card_is_an_ad(self, data: SerpData) -> None:
         assert data.ads is not None
         assert len(data.ads) == 1

@@ -40,6 +40,9 @@ from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
     Ad,
+    AiOverview,
+    AiOverviewReference,
+    AiOverviewTextBlock,
     OrganicResult,
     Pagination,
     RelatedSearch,
@@ -59,6 +62,7 @@ _CAPTCHA_REST_SECONDS = 600.0
 
 _NOISE = "script, style, noscript, svg, .A11yHidden, .a11y-hidden"
 _ORGANIC = ".Organic, .organic"
+_NEURAL_ANSWER = "[data-fast-name='neuro_answer'], .FuturisSearch"
 _ITEMS = ("#search-result > li.serp-item", "li.serp-item", ".serp-list > li")
 # The title link, across layouts: the 2021 ``h2 > a``, the 2023+ ``a > h2``, then any link
 # that wraps a heading.
@@ -189,6 +193,7 @@ class YandexEngine(Engine):
         return page.confirm(
             SerpData(
                 search_information=information,
+                ai_overview=self._ai_overview(root),
                 ads=ads or None,
                 organic_results=organic,
                 related_searches=self._related(root) or None,
@@ -220,6 +225,41 @@ class YandexEngine(Engine):
                     return title, link, ancestor
             ancestor = ancestor.parent
         return None
+
+    def _ai_overview(self, root: LexborNode) -> AiOverview | None:
+        """Yandex's neural answer ("Алиса AI", 2025+): its Markdown rendered as headings,
+        paragraphs and lists, and the sources listed under it. Footnote links inside the
+        text name a source's host and are left out of the text; code blocks are left out."""
+        answer = root.css_first(_NEURAL_ANSWER)
+        body = answer.css_first(".FuturisMarkdown") if answer is not None else None
+        if answer is None or body is None:
+            return None
+        for footnote in body.css(".FuturisFootnote"):
+            footnote.decompose()
+        blocks: list[AiOverviewTextBlock] = []
+        for node in body.iter():
+            classes = node.attributes.get("class") or ""
+            if node.tag in ("h2", "h3", "h4"):
+                if text := node_text(node):
+                    blocks.append(AiOverviewTextBlock(type="heading", snippet=text))
+            elif "FuturisMarkdown-Paragraph" in classes:
+                if text := node_text(node):
+                    blocks.append(AiOverviewTextBlock(type="paragraph", snippet=text))
+            elif node.tag in ("ul", "ol"):
+                items = [text for li in node.css("li") if (text := node_text(li))]
+                if items:
+                    blocks.append(AiOverviewTextBlock(type="list", list=items))
+        references: list[AiOverviewReference] = []
+        for anchor in answer.css(".FuturisGPTMessage-SourcesItem a[href]"):
+            link = self._absolute(anchor.attributes.get("href"))
+            host = first_text(anchor, ".FuturisSource-Host") or node_text(anchor)
+            if link and host:
+                references.append(
+                    AiOverviewReference(index=len(references), title=host, link=link, source=host)
+                )
+        if not blocks:
+            return None
+        return AiOverview(text_blocks=blocks, references=references or None)
 
     def _sitelinks(self, item: LexborNode, title: LexborNode) -> Sitelinks | None:
         found: list[Sitelink] = []
