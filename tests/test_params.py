@@ -103,3 +103,18 @@ def test_result_fields_ignore_service_only_parameters() -> None:
     assert SearchParams.model_validate({**base, "start": "10"}).result_fields() != (
         plain.result_fields()
     )
+
+
+@pytest.mark.parametrize("value", ["+5", "1_0", "10.0", " 7", "٣", "1e1", "-0"])
+def test_numbers_are_plain_decimal_digits(value: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SearchParams.model_validate({"engine": "bing", "q": "x", "start": value})
+    assert caught.value.errors()[0]["loc"][-1] == "start"
+
+
+def test_client_identification_is_neither_echoed_nor_part_of_the_cache_key() -> None:
+    base = {"engine": "bing", "q": "x"}
+    named = SearchParams.model_validate({**base, "source": "python", "serp_api_key": "k"})
+    assert named.result_fields() == SearchParams.model_validate(base).result_fields()
+    assert "source" not in named.echo()
+    assert "serp_api_key" not in named.echo()

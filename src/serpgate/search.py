@@ -271,7 +271,8 @@ class SearchService:
             served=served,
             elapsed=time.perf_counter() - started,
         )
-        await self._archive_quietly(tenant.id, search_id, body)
+        if not params.zero_trace:
+            await self._archive_quietly(tenant.id, search_id, body)
         if served.fetched:
             await traffic.quota.record(tenant.id)
         return body

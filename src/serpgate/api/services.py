@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from serpgate.accesslog import annotate_request
 from serpgate.api.credentials import bearer_token
+from serpgate.api.query import single_query
 from serpgate.archive import SearchArchive
 from serpgate.search import SearchService
 from serpgate.settings import Settings
@@ -46,8 +47,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def api_key_of(request: Request) -> str | None:
-    """The key from ``api_key=`` or, failing that, ``Authorization: Bearer``."""
-    key = request.query_params.get("api_key")
+    """The key from ``api_key=`` (``serp_api_key=``, as SerpApi's legacy client names it when
+    set on the class) or, failing that, ``Authorization: Bearer``."""
+    query = single_query(request)
+    key = query.get("api_key") or query.get("serp_api_key")
     if key:
         return key
     return bearer_token(request)

@@ -40,6 +40,7 @@ from serpgate.engines.base import (
     split_marked_date,
     with_query,
 )
+from serpgate.engines.parameters import Alias, EngineParameters, choice, one_based
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -86,9 +87,32 @@ _BLOCK_MARKERS = (
 )
 
 
+def _language(value: str) -> str | None:
+    """Yahoo's ``vl=lang_fr`` as serpgate's ``hl=fr``."""
+    language = value.removeprefix("lang_")
+    if language == value or not language.isalpha() or not 2 <= len(language) <= 3:
+        raise ValueError("must be lang_ and a language code, as lang_fr")
+    return language.lower()
+
+
 class YahooEngine(Engine):
     name = "yahoo"
     default_base_url = "https://search.yahoo.com"
+    # SerpApi's Yahoo names: p (the query), b (1-based offset), vl (lang_xx) and vm (r/i/p).
+    parameters = EngineParameters(
+        accepts=frozenset({"hl", "safe"}),
+        aliases={
+            "p": Alias("q"),
+            "b": Alias("start", one_based),
+            "vl": Alias("hl", _language),
+            "vm": Alias("safe", choice({"r": "active", "i": None, "p": "off"})),
+        },
+        refused={
+            "yahoo_domain": "the search goes to the configured Yahoo base URL",
+            "vc": "Yahoo's country restriction is not mapped",
+            "vs": "Yahoo's site-domain restriction is not mapped",
+        },
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"p": params.q, "b": params.start + 1, "pz": params.num}
