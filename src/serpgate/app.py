@@ -20,7 +20,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from serpgate.accesslog import AccessLogMiddleware
-from serpgate.api import account, admin, archive, health, metrics, search
+from serpgate.api import account, admin, archive, health, locations, metrics, search
 from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
 from serpgate.api.services import Services
@@ -28,6 +28,7 @@ from serpgate.archive import SearchArchive
 from serpgate.clock import Clock
 from serpgate.engines.registry import ENGINE_TYPES, build_engines
 from serpgate.lifecycle import Lifecycle
+from serpgate.locations import Locations
 from serpgate.metrics import Metrics
 from serpgate.pagekeeper import PageKeeper
 from serpgate.parsing import PageParser
@@ -97,6 +98,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             search=service,
             fetcher=fetcher,
             transports=transports,
+            locations=Locations(),
         )
         lag = asyncio.create_task(metrics_.watch_event_loop(settings.metrics.loop_lag_interval))
         try:
@@ -125,7 +127,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.lifecycle = lifecycle
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, archive, account, health, metrics, admin):
+    for module in (search, archive, locations, account, health, metrics, admin):
         app.include_router(module.router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.live_service import LiveService, live_service
+from tests.live_service import live_service
 
 KEY = "sg_engine_params_key"
 

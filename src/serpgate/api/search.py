@@ -38,7 +38,12 @@ async def search_params(request: Request, services: Services) -> SearchParams:
     declared = type(services.search.engine(name)).parameters
     fields = declared.read(name, query)
     declared.check(name, fields, SearchParams.query_names())
-    return SearchParams.model_validate(fields)
+    params = SearchParams.model_validate(fields)
+    if params.location is None:
+        return params
+    # Placed as Google places it: by the canonical name of a known place, which uule carries.
+    place = (await services.locations.index()).resolve(params.location)
+    return params.model_copy(update={"location": place.canonical_name})
 
 
 def _query_parameters() -> list[dict[str, object]]:

@@ -15,6 +15,7 @@ from serpgate.accesslog import annotate_request
 from serpgate.api.credentials import bearer_token
 from serpgate.api.query import single_query
 from serpgate.archive import SearchArchive
+from serpgate.locations import Locations
 from serpgate.search import SearchService
 from serpgate.settings import Settings
 from serpgate.store.base import Store
@@ -34,6 +35,7 @@ class Services:
     search: SearchService
     fetcher: Fetcher
     transports: EngineTransports
+    locations: Locations
 
 
 async def get_services(request: Request) -> Services:
