@@ -66,7 +66,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         transports = EngineTransports.build(
             settings.upstream, settings.browser, engines, metrics_.record_fetch
         )
-        archive_ = SearchArchive(store, settings.archive_ttl)
+        cache = settings.traffic.cache
+        # A page is kept while any archived search can still be pointed at it by a cache entry.
+        cache_life = cache.ttl * (1 + cache.ttl_jitter) + max(
+            cache.stale_while_revalidate, cache.stale_if_error
+        )
+        archive_ = SearchArchive(store, settings.archive_ttl, settings.archive_ttl + cache_life)
         traffic = TrafficLayer.build(settings.traffic, store)
         tenants = TenantRegistry(store, settings.plans, bootstrap)
         parse = settings.parse
