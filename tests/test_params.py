@@ -10,7 +10,7 @@ from serpgate.models.params import SearchParams
 
 def test_defaults_and_normalisation() -> None:
     params = SearchParams.model_validate(
-        {"engine": "bing", "q": "  coffee \t beans ", "gl": "US", "hl": "EN-gb"}
+        {"engine": "bing", "q": "  coffee \u00a0 beans ", "gl": "US", "hl": "EN-gb"}
     )
     assert params.q == "coffee beans"
     assert (params.gl, params.hl) == ("us", "en-gb")

@@ -18,14 +18,17 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from serpgate.accesslog import AccessLogMiddleware
 from serpgate.api import account, admin, archive, health, locations, metrics, search
 from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
+from serpgate.api.openapi import engine_aware_openapi
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
 from serpgate.clock import Clock
+from serpgate.edge import HeadAsGet
 from serpgate.engines.registry import ENGINE_TYPES, build_engines
 from serpgate.lifecycle import Lifecycle
 from serpgate.locations import Locations
@@ -132,8 +135,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.lifecycle = lifecycle
     install_error_handlers(app)
     install_docs(app)
+    app.openapi = engine_aware_openapi(app, ENGINE_TYPES)  # type: ignore[method-assign]  # FastAPI's documented way to replace the document
     for module in (search, archive, locations, account, health, metrics, admin):
         app.include_router(module.router)
+    app.add_middleware(HeadAsGet)
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["Authorization"],
+            expose_headers=["Retry-After", "X-Request-Id"],
+            max_age=600,
+        )
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app
 

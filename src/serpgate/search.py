@@ -480,6 +480,13 @@ def serpapi_pagination(
     current = params.page
     others = {str(n): link(n) for n in pages if n != current}
     following = link(current + 1) if has_next else None
+    # The page before this one is there whenever this one is not the first.
+    preceding = link(current - 1) if current > 1 else None
     return SerpapiPagination(
-        current=current, next_link=following, next=following, other_pages=others or None
+        current=current,
+        previous_link=preceding,
+        previous=preceding,
+        next_link=following,
+        next=following,
+        other_pages=others or None,
     )

@@ -30,7 +30,15 @@ _MAX_QUERY = 256
     responses={400: {"description": "A parameter is unsupported or malformed"}},
     openapi_extra={
         "parameters": [
-            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": _MAX_QUERY}},
+            {
+                "name": "q",
+                "in": "query",
+                "schema": {
+                    "type": "string",
+                    "maxLength": _MAX_QUERY,
+                    "pattern": r"^[^\x00-\x1f\x7f]*$",  # no control characters
+                },
+            },
             {
                 "name": "limit",
                 "in": "query",

@@ -59,6 +59,10 @@ def _query_parameters() -> list[dict[str, object]]:
 QUERY_DOCS: dict[str, object] = {"parameters": _query_parameters()}
 
 ERRORS: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The results as JSON, or with output=html the page the engine answered",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
     400: {"description": "A parameter is missing, unsupported, malformed or out of range"},
     401: {"description": "No API key, or an unknown or revoked one"},
     429: {"description": "A rate limit is spent (see Retry-After)"},

@@ -39,7 +39,14 @@ from serpgate.engines.base import (
     with_query,
 )
 from serpgate.engines.bing_features import ads, related_questions
-from serpgate.engines.parameters import Alias, EngineParameters, choice, one_based
+from serpgate.engines.parameters import (
+    ONE_BASED,
+    Alias,
+    EngineParameters,
+    choice,
+    one_based,
+    one_of,
+)
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -120,11 +127,13 @@ class BingEngine(Engine):
     parameters: ClassVar[EngineParameters] = EngineParameters(
         accepts=frozenset({"hl", "gl", "safe", "mkt"}),
         aliases={
-            "first": Alias("start", one_based),
-            "count": Alias("num"),
-            "cc": Alias("gl"),
+            "first": Alias("start", one_based, ONE_BASED),
+            "count": Alias("num", schema={"type": "integer", "minimum": 1, "maximum": 100}),
+            "cc": Alias("gl", schema={"type": "string", "pattern": "^[A-Za-z]{2}$"}),
             "safeSearch": Alias(
-                "safe", choice({"Strict": "active", "Moderate": None, "Off": "off"})
+                "safe",
+                choice({"Strict": "active", "Moderate": None, "Off": "off"}),
+                one_of("Strict", "Moderate", "Off"),
             ),
         },
         refused={

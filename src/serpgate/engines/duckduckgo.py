@@ -37,7 +37,7 @@ from serpgate.engines.base import (
     parse_int,
     query_param,
 )
-from serpgate.engines.parameters import Alias, EngineParameters, choice
+from serpgate.engines.parameters import Alias, EngineParameters, choice, one_of
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -96,6 +96,7 @@ class DuckDuckGoEngine(Engine):
             "safe": Alias(
                 "safe",
                 choice({"1": "active", "-1": None, "-2": "off", "active": "active", "off": "off"}),
+                one_of("1", "-1", "-2", "active", "off"),
             )
         },
     )

@@ -48,25 +48,32 @@ def choice(table: Mapping[str, str | None]) -> Callable[[str], str | None]:
 
 @dataclass(frozen=True, slots=True)
 class Alias:
-    """A SerpApi name an engine takes for one of serpgate's fields, and how its value maps."""
+    """A SerpApi name an engine takes for one of serpgate's fields, how its value maps, and the
+    JSON schema of the values it takes (for the OpenAPI document)."""
 
     target: str
     convert: Callable[[str], str | None] = same
-    description: str = ""
+    schema: Mapping[str, object] = field(default_factory=lambda: {"type": "string"})
+
+
+# The schemas of the converters above, for the OpenAPI document.
+ONE_BASED: Mapping[str, object] = {"type": "integer", "minimum": 1, "maximum": 1001}
+
+
+def one_of(*values: str) -> Mapping[str, object]:
+    return {"type": "string", "enum": list(values)}
 
 
 @dataclass(frozen=True, slots=True)
 class EngineParameters:
     """What one engine takes beyond ``COMMON``: fields it maps, and SerpApi names for them.
 
-    ``values`` narrows a field to the values this engine can honour (DuckDuckGo has no
-    "moderate" to offer for ``safe``, say); ``refused`` names SerpApi parameters of this engine
-    that serpgate does not map, each with the reason its 400 gives.
+    ``refused`` names SerpApi parameters of this engine that serpgate does not map, each with
+    the reason its 400 gives.
     """
 
     accepts: frozenset[str] = frozenset()
     aliases: Mapping[str, Alias] = field(default_factory=dict)
-    values: Mapping[str, frozenset[str]] = field(default_factory=dict)
     refused: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -104,16 +111,10 @@ class EngineParameters:
         return fields
 
     def check(self, engine: str, given: Mapping[str, object], known: frozenset[str]) -> None:
-        """Refuse a known field this engine does not map, or a value it cannot honour."""
-        for name, value in given.items():
+        """Refuse a field serpgate knows that this engine does not map."""
+        for name in given:
             if name in known and name not in COMMON and name not in self.accepts:
                 takes = ", ".join(sorted(self.names - COMMON)) or "only the common parameters"
                 raise InvalidRequest(
                     f"parameter {name!r} is not supported for engine {engine!r} (it takes: {takes})"
-                )
-            allowed = self.values.get(name)
-            if allowed is not None and str(value) not in allowed:
-                raise InvalidRequest(
-                    f"invalid value {str(value)[:64]!r} for parameter {name!r} with engine "
-                    f"{engine!r}: must be one of {', '.join(sorted(allowed))}"
                 )

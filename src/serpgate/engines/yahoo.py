@@ -40,9 +40,16 @@ from serpgate.engines.base import (
     split_marked_date,
     with_query,
 )
-from serpgate.engines.parameters import Alias, EngineParameters, choice, one_based
+from serpgate.engines.parameters import (
+    ONE_BASED,
+    Alias,
+    EngineParameters,
+    choice,
+    one_based,
+    one_of,
+)
 from serpgate.errors import BlockedError
-from serpgate.models.params import SearchParams
+from serpgate.models.params import WORDS, SearchParams
 from serpgate.models.response import (
     OrganicResult,
     Pagination,
@@ -102,10 +109,12 @@ class YahooEngine(Engine):
     parameters = EngineParameters(
         accepts=frozenset({"hl", "safe"}),
         aliases={
-            "p": Alias("q"),
-            "b": Alias("start", one_based),
-            "vl": Alias("hl", _language),
-            "vm": Alias("safe", choice({"r": "active", "i": None, "p": "off"})),
+            "p": Alias("q", schema={"type": "string", "maxLength": 2048, "pattern": WORDS}),
+            "b": Alias("start", one_based, ONE_BASED),
+            "vl": Alias("hl", _language, {"type": "string", "pattern": "^lang_[a-z]{2,3}$"}),
+            "vm": Alias(
+                "safe", choice({"r": "active", "i": None, "p": "off"}), one_of("r", "i", "p")
+            ),
         },
         refused={
             "yahoo_domain": "the search goes to the configured Yahoo base URL",

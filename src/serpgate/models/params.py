@@ -53,6 +53,10 @@ _LANGUAGES = rf"{_LANGUAGE}(\|{_LANGUAGE})*"
 # ``lr`` is Google's language restriction (``lang_fr|lang_de``) and Yandex's numeric region (213,
 # Moscow): one field whose value each engine checks for its own meaning (``EngineParameters``).
 _LANGUAGES_OR_REGION = rf"^({_LANGUAGES}|[0-9]{{1,9}})$"
+# Some visible character, and no control characters (refused before this model sees them, and
+# written here so the OpenAPI document says so too).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+WORDS = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 _DECIMAL = re.compile(r"[0-9]{1,9}")
 
 
@@ -67,9 +71,8 @@ def plain_decimal(value: object) -> object:
     return value
 
 
-Count = Annotated[int, BeforeValidator(plain_decimal)]
 # Google's 0/1 switches (``nfpr``, ``filter``).
-Switch = Annotated[int, BeforeValidator(plain_decimal), Field(ge=0, le=1)]
+Switch = Annotated[int, Field(ge=0, le=1), BeforeValidator(plain_decimal)]
 
 
 class SearchParams(BaseModel):
@@ -78,8 +81,8 @@ class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     engine: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
-    q: Annotated[str, Field(min_length=1, max_length=2048)]
-    location: Annotated[str | None, Field(min_length=1, max_length=256)] = None
+    q: Annotated[str, Field(min_length=1, max_length=2048, pattern=WORDS)]
+    location: Annotated[str | None, Field(min_length=1, max_length=256, pattern=PRINTABLE)] = None
     uule: Annotated[str | None, Field(max_length=512, pattern=r"^[A-Za-z0-9+/=_ -]+$")] = None
     gl: Annotated[str | None, Field(pattern=r"^[a-z]{2}$")] = None
     hl: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$")] = None
@@ -102,20 +105,22 @@ class SearchParams(BaseModel):
     mkt: Annotated[str | None, Field(pattern=r"^[a-z]{2}-[a-z]{2}$")] = None
     kl: Annotated[str | None, Field(pattern=r"^[a-z]{2}-[a-z]{2,4}$")] = None
     df: Annotated[str | None, Field(pattern=r"^[dwmy]$")] = None
-    start: Annotated[Count, Field(ge=0, le=1000)] = 0
-    num: Annotated[Count, Field(ge=1, le=100)] = 10
+    start: Annotated[int, Field(ge=0, le=1000), BeforeValidator(plain_decimal)] = 0
+    num: Annotated[int, Field(ge=1, le=100), BeforeValidator(plain_decimal)] = 10
     device: Device = "desktop"
     safe: Safe | None = None
     no_cache: bool = False
     async_: Annotated[bool, Field(alias="async")] = False
     output: Output = "json"
-    json_restrictor: Annotated[str | None, Field(min_length=1, max_length=1024)] = None
+    json_restrictor: Annotated[
+        str | None, Field(min_length=1, max_length=1024, pattern=PRINTABLE)
+    ] = None
     zero_trace: bool = False
-    api_key: Annotated[str | None, Field(max_length=256)] = None
+    api_key: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
     tbm: GoogleTbm | None = None
     udm: GoogleUdm | None = None
-    serp_api_key: Annotated[str | None, Field(max_length=256)] = None
-    source: Annotated[str | None, Field(max_length=256)] = None
+    serp_api_key: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
+    source: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
 
     @field_validator("q")
     @classmethod
