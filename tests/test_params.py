@@ -51,7 +51,7 @@ def test_bad_values_are_refused(field: str, value: str) -> None:
 
 def test_unknown_parameters_are_refused_not_ignored() -> None:
     with pytest.raises(ValidationError) as caught:
-        SearchParams.model_validate({"engine": "google", "q": "x", "tbs": "qdr:d"})
+        SearchParams.model_validate({"engine": "google", "q": "x", "ludocid": "123"})
     assert caught.value.errors()[0]["type"] == "extra_forbidden"
 
 
