@@ -166,3 +166,41 @@ def test_zero_trace_leaves_nothing_in_the_archive(http: httpx.Client) -> None:
     search_id = response.json()["search_metadata"]["id"]
     archived = http.get(f"/searches/{search_id}.json", params={"api_key": KEY})
     assert archived.status_code == 404
+
+
+def test_yandex_takes_text_lang_its_numeric_lr_and_page(http: httpx.Client) -> None:
+    body, upstream = asked(http, engine="yandex", text="coffee", lang="en", lr="213", p="1")
+    assert upstream["text"] == ["coffee"]
+    assert upstream["lr"] == ["213"]
+    assert upstream["lang"] == ["en"]
+    assert upstream["p"] == ["1"]
+    assert body["search_parameters"]["start"] == 10
+
+
+def test_baidu_takes_pn_rn_and_ct(http: httpx.Client) -> None:
+    _, upstream = asked(http, engine="baidu", q="coffee", pn="10", rn="20", ct="1")
+    assert upstream["pn"] == ["10"]
+    assert upstream["rn"] == ["20"]
+    assert upstream["ct"] == ["1"]
+
+
+def test_scholar_takes_its_year_range(http: httpx.Client) -> None:
+    _, upstream = asked(http, engine="google_scholar", q="coffee", as_ylo="2018", as_yhi="2020")
+    assert (upstream["as_ylo"], upstream["as_yhi"]) == (["2018"], ["2020"])
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"engine": "google", "lr": "213"}, "lang_ codes"),
+        ({"engine": "yandex", "lr": "lang_fr"}, "Yandex region number"),
+        ({"engine": "google_scholar", "cites": "123"}, "'cites' is not supported"),
+        ({"engine": "ecosia", "hl": "en"}, "'hl' is not supported for engine 'ecosia'"),
+        ({"engine": "mojeek", "gl": "us"}, "'gl' is not supported for engine 'mojeek'"),
+        ({"engine": "baidu", "lr": "213"}, "'lr' is not supported for engine 'baidu'"),
+    ],
+)
+def test_the_new_engines_refuse_what_they_do_not_take(
+    http: httpx.Client, params: dict[str, str], named: str
+) -> None:
+    assert named in refused(http, q="x", **params)

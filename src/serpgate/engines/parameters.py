@@ -13,6 +13,7 @@ device, and the parameters that steer the service rather than the engine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -33,6 +34,31 @@ def one_based(value: str) -> str | None:
     if not value.isdecimal() or not value.isascii() or len(value) > 9 or int(value) < 1:
         raise ValueError("must be a whole number from 1, in plain decimal digits")
     return str(int(value) - 1)
+
+
+def matching(pattern: str, meaning: str) -> Callable[[str], str | None]:
+    """A converter that keeps a value of the engine's own form (``pattern``), else a 400 saying
+    what the engine means by it: one field, two engines, two meanings (Google's and Yandex's
+    ``lr``)."""
+    compiled = re.compile(pattern)
+
+    def convert(value: str) -> str | None:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {meaning}")
+        return value
+
+    return convert
+
+
+def times(factor: int) -> Callable[[str], str | None]:
+    """A 0-based page number as serpgate's offset: ``factor`` results a page."""
+
+    def convert(value: str) -> str | None:
+        if not value.isdecimal() or not value.isascii() or len(value) > 4:
+            raise ValueError("must be a page number from 0, in plain decimal digits")
+        return str(int(value) * factor)
+
+    return convert
 
 
 def choice(table: Mapping[str, str | None]) -> Callable[[str], str | None]:

@@ -49,10 +49,10 @@ _ECHOED_WHEN_SET = frozenset({"no_cache", "async", "zero_trace"})
 # Google's country and language restrictions: ``countryFR|countryDE``, ``lang_fr|lang_zh-TW``.
 _COUNTRIES = r"^country[A-Z]{2}(\|country[A-Z]{2})*$"
 _LANGUAGE = r"lang_[a-z]{2}(-[A-Za-z]{2})?"
-_LANGUAGES = rf"{_LANGUAGE}(\|{_LANGUAGE})*"
+GOOGLE_LANGUAGES = rf"{_LANGUAGE}(\|{_LANGUAGE})*"
 # ``lr`` is Google's language restriction (``lang_fr|lang_de``) and Yandex's numeric region (213,
 # Moscow): one field whose value each engine checks for its own meaning (``EngineParameters``).
-_LANGUAGES_OR_REGION = rf"^({_LANGUAGES}|[0-9]{{1,9}})$"
+_LANGUAGES_OR_REGION = rf"^({GOOGLE_LANGUAGES}|[0-9]{{1,9}})$"
 # Some visible character, and no control characters (refused before this model sees them, and
 # written here so the OpenAPI document says so too).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"

@@ -39,8 +39,8 @@ from serpgate.engines.google.blocking import is_javascript_wall
 from serpgate.engines.google.full import parse_full
 from serpgate.engines.google.links import Links
 from serpgate.engines.google.recognition import page_layout, require_results
-from serpgate.engines.parameters import EngineParameters
-from serpgate.models.params import SearchParams
+from serpgate.engines.parameters import Alias, EngineParameters, matching
+from serpgate.models.params import GOOGLE_LANGUAGES, SearchParams
 from serpgate.models.response import SerpData
 
 _DEFAULT_PAGE_SIZE = 10
@@ -57,6 +57,9 @@ class GoogleEngine(Engine):
             {"location", "uule", "gl", "hl", "cr", "lr", "tbs", "safe", "nfpr", "filter"}
             | {"google_domain", "tbm", "udm"}
         ),
+        aliases={
+            "lr": Alias("lr", matching(GOOGLE_LANGUAGES, "lang_ codes joined by |, as lang_fr"))
+        },
         refused=dict.fromkeys(
             ("ludocid", "lsig", "kgmid", "si", "ibp", "uds"),
             "it names a place or entity by Google's own ids, which serpgate does not fetch",
