@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from serpgate.app import create_app
+from serpgate.edge import EdgeProtocol
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.server import create_sandbox_app
 from serpgate.settings import Settings
@@ -30,9 +31,13 @@ class LiveService:
 
 @contextmanager
 def live_service(
-    api_keys: str, routes: Mapping[str, str] | None = None, **settings: object
+    api_keys: str,
+    routes: Mapping[str, str] | None = None,
+    protocol: type[asyncio.Protocol] = EdgeProtocol,
+    **settings: object,
 ) -> Iterator[LiveService]:
-    """Start sandbox + service on free loopback ports; stop both on exit.
+    """Start sandbox + service on free loopback ports, served as ``serpgate serve`` serves
+    (``EdgeProtocol`` unless another ``protocol`` is given); stop both on exit.
 
     ``routes`` sends an engine to another engine's emulator (``{"bing": "brave"}``): a misrouted
     or changed engine, whose pages its parser must not take for its own.
@@ -56,7 +61,13 @@ def live_service(
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config), host="127.0.0.1", port=0, access_log=False, log_level="warning"
+                create_app(config),
+                host="127.0.0.1",
+                port=0,
+                access_log=False,
+                log_level="warning",
+                http=protocol,
+                timeout_keep_alive=config.http.keep_alive,
             )
         )
         task = asyncio.create_task(server.serve())

@@ -13,3 +13,9 @@ def test_api_key_is_redacted_and_the_rest_kept() -> None:
 
 def test_query_without_secrets_is_left_untouched() -> None:
     assert redact_query("engine=bing&q=caf%C3%A9") == "engine=bing&q=caf%C3%A9"
+
+
+def test_a_traceless_search_logs_none_of_its_query() -> None:
+    logged = redact_query("engine=bing&q=my+diagnosis&api_key=sg_secret123&zero_trace=true")
+    assert logged == "zero_trace=true"
+    assert redact_query("engine=bing&q=tea&zero_trace=false").startswith("engine=bing&q=tea")

@@ -10,7 +10,7 @@ from serpgate.models.params import SearchParams
 
 def test_defaults_and_normalisation() -> None:
     params = SearchParams.model_validate(
-        {"engine": "bing", "q": "  coffee \t beans ", "gl": "US", "hl": "EN-gb"}
+        {"engine": "bing", "q": "  coffee \u00a0 beans ", "gl": "US", "hl": "EN-gb"}
     )
     assert params.q == "coffee beans"
     assert (params.gl, params.hl) == ("us", "en-gb")
@@ -51,7 +51,7 @@ def test_bad_values_are_refused(field: str, value: str) -> None:
 
 def test_unknown_parameters_are_refused_not_ignored() -> None:
     with pytest.raises(ValidationError) as caught:
-        SearchParams.model_validate({"engine": "google", "q": "x", "tbs": "qdr:d"})
+        SearchParams.model_validate({"engine": "google", "q": "x", "ludocid": "123"})
     assert caught.value.errors()[0]["type"] == "extra_forbidden"
 
 
@@ -103,3 +103,18 @@ def test_result_fields_ignore_service_only_parameters() -> None:
     assert SearchParams.model_validate({**base, "start": "10"}).result_fields() != (
         plain.result_fields()
     )
+
+
+@pytest.mark.parametrize("value", ["+5", "1_0", "10.0", " 7", "٣", "1e1", "-0"])
+def test_numbers_are_plain_decimal_digits(value: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SearchParams.model_validate({"engine": "bing", "q": "x", "start": value})
+    assert caught.value.errors()[0]["loc"][-1] == "start"
+
+
+def test_client_identification_is_neither_echoed_nor_part_of_the_cache_key() -> None:
+    base = {"engine": "bing", "q": "x"}
+    named = SearchParams.model_validate({**base, "source": "python", "serp_api_key": "k"})
+    assert named.result_fields() == SearchParams.model_validate(base).result_fields()
+    assert "source" not in named.echo()
+    assert "serp_api_key" not in named.echo()

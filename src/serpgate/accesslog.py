@@ -88,8 +88,15 @@ def query_param(query: str, name: str) -> str | None:
     return None
 
 
+# How a query string says yes to a boolean, as SearchParams reads it.
+_TRUTHY = frozenset({"1", "true", "t", "yes", "y", "on"})
+
+
 def redact_query(query: str) -> str:
-    """The query string with every secret parameter's value replaced, the rest as it came."""
+    """The query string with every secret parameter's value replaced, the rest as it came; none
+    of it for a ``zero_trace`` search, whose parameters SerpApi's contract keeps out of logs."""
+    if (query_param(query, "zero_trace") or "").lower() in _TRUTHY:
+        return "zero_trace=true"
     pieces = query.split("&")
     for i, piece in enumerate(pieces):
         raw = piece.partition("=")[0]

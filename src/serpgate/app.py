@@ -18,16 +18,20 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from serpgate.accesslog import AccessLogMiddleware
-from serpgate.api import account, admin, archive, health, metrics, search
+from serpgate.api import account, admin, archive, health, locations, metrics, search
 from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
+from serpgate.api.openapi import engine_aware_openapi
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
 from serpgate.clock import Clock
+from serpgate.edge import HeadAsGet
 from serpgate.engines.registry import ENGINE_TYPES, build_engines
 from serpgate.lifecycle import Lifecycle
+from serpgate.locations import Locations
 from serpgate.metrics import Metrics
 from serpgate.pagekeeper import PageKeeper
 from serpgate.parsing import PageParser
@@ -65,7 +69,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         transports = EngineTransports.build(
             settings.upstream, settings.browser, engines, metrics_.record_fetch
         )
-        archive_ = SearchArchive(store, settings.archive_ttl)
+        cache = settings.traffic.cache
+        # A page is kept while any archived search can still be pointed at it by a cache entry.
+        cache_life = cache.ttl * (1 + cache.ttl_jitter) + max(
+            cache.stale_while_revalidate, cache.stale_if_error
+        )
+        archive_ = SearchArchive(store, settings.archive_ttl, settings.archive_ttl + cache_life)
         traffic = TrafficLayer.build(settings.traffic, store)
         tenants = TenantRegistry(store, settings.plans, bootstrap)
         parse = settings.parse
@@ -97,6 +106,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             search=service,
             fetcher=fetcher,
             transports=transports,
+            locations=Locations(),
         )
         lag = asyncio.create_task(metrics_.watch_event_loop(settings.metrics.loop_lag_interval))
         try:
@@ -125,8 +135,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.lifecycle = lifecycle
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, archive, account, health, metrics, admin):
+    app.openapi = engine_aware_openapi(app, ENGINE_TYPES)  # type: ignore[method-assign]  # FastAPI's documented way to replace the document
+    for module in (search, archive, locations, account, health, metrics, admin):
         app.include_router(module.router)
+    app.add_middleware(HeadAsGet)
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["Authorization"],
+            expose_headers=["Retry-After", "X-Request-Id"],
+            max_age=600,
+        )
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app
 

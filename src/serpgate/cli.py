@@ -28,6 +28,7 @@ from pydantic import SecretStr, ValidationError
 
 from serpgate.app import build_store, create_app
 from serpgate.clock import Clock
+from serpgate.edge import EdgeProtocol
 from serpgate.engines.registry import build_engines
 from serpgate.errors import SerpgateError
 from serpgate.jsonlog import logging_config
@@ -100,6 +101,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "log_level": settings.log_level,
         "log_config": logging_config(settings.log_level),
         "timeout_graceful_shutdown": settings.shutdown.grace_period,
+        "http": EdgeProtocol,
+        "timeout_keep_alive": settings.http.keep_alive,
     }
     signal.signal(signal.SIGTERM, _stop_cleanly)
     if settings.workers > 1:

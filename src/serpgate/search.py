@@ -122,7 +122,9 @@ class SearchService:
             await self._traffic.quota.record(tenant.id)
             return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
         key = cache_key(params)
-        if not params.no_cache:
+        # The held path archives every answer and reuses its search_parameters per cache key:
+        # not for a search that must leave no trace or echoes a json_restrictor.
+        if not (params.no_cache or params.zero_trace or params.json_restrictor):
             held = await self._answer_held(engine, params, tenant, base_url, search_id, key)
             if held is not None:
                 return held
@@ -159,12 +161,13 @@ class SearchService:
             elapsed=time.perf_counter() - started,
             tail=self._tail(key, params, base_url, served.body),
         )
+        page_id = page_of(served.body)
         headers, stored = await self._admit(
-            tenant, then_store=self._archive.write(tenant.id, search_id, body)
+            tenant, then_store=self._archive.write(tenant.id, search_id, body, page_id)
         )
         self._record_served(engine.name, served)
         if not stored:
-            await self._archive_quietly(tenant.id, search_id, body)
+            await self._archive_quietly(tenant.id, search_id, body, page_id)
         return Answer(search_id, body, headers=headers)
 
     async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
@@ -251,8 +254,16 @@ class SearchService:
         traffic = self._traffic
 
         async def fetch() -> bytes:
-            _, entry = await self._fetch_page(engine, params, tenant)
-            return entry
+            html, entry = await self._fetch_page(engine, params, tenant)
+            if params.zero_trace:
+                return entry
+            page_id = secrets.token_hex(12)
+            try:
+                await self._archive.save_page(page_id, html)
+            except StoreUnavailable as exc:
+                log.warning("page of search %s not kept: %s", search_id, exc)
+                return entry
+            return with_page(entry, page_id)
 
         served = await traffic.answers.get(
             key,
@@ -271,7 +282,8 @@ class SearchService:
             served=served,
             elapsed=time.perf_counter() - started,
         )
-        await self._archive_quietly(tenant.id, search_id, body)
+        if not params.zero_trace:
+            await self._archive_quietly(tenant.id, search_id, body, page_of(served.body))
         if served.fetched:
             await traffic.quota.record(tenant.id)
         return body
@@ -300,10 +312,12 @@ class SearchService:
         if not served.fetched:
             annotate_request(attempts=0)
 
-    async def _archive_quietly(self, tenant_id: str, search_id: str, body: bytes) -> None:
+    async def _archive_quietly(
+        self, tenant_id: str, search_id: str, body: bytes, page_id: str | None = None
+    ) -> None:
         """Archive the answer; a store outage costs the archive copy, never the answer itself."""
         try:
-            await self._archive.save(tenant_id, search_id, body)
+            await self._archive.save(tenant_id, search_id, body, page_id)
         except StoreUnavailable as exc:
             log.warning("search %s not archived: %s", search_id, exc)
 
@@ -373,6 +387,20 @@ def encode_entry(data: SerpData, engine_url: str | None, attempts: int) -> bytes
     return orjson.dumps(header) + b"\n" + blocks
 
 
+def with_page(entry: bytes, page_id: str) -> bytes:
+    """The cache entry naming the archived page it was parsed from (header key ``p``)."""
+    head, _, blocks = entry.partition(b"\n")
+    header = orjson.loads(head)
+    header["p"] = page_id
+    return orjson.dumps(header) + b"\n" + blocks
+
+
+def page_of(entry: bytes) -> str | None:
+    """The id of the archived page a cache entry was parsed from, if it was kept."""
+    page_id = orjson.loads(entry.partition(b"\n")[0]).get("p")
+    return page_id if isinstance(page_id, str) else None
+
+
 def render_answer(
     search_id: str,
     params: SearchParams,
@@ -417,6 +445,8 @@ def render_answer(
     metadata["attempts"] = info["a"] if fetched else 0
     if info["u"]:
         metadata["engine_url"] = info["u"]
+    if info.get("p") and not params.zero_trace:
+        metadata["raw_html_file"] = f"{base_url}/searches/{search_id}.html"
     # Splice the rest in as it is: no decoding and re-encoding of the results.
     return orjson.dumps(document)[:-1] + (tail or render_tail(params, base_url, entry))
 
@@ -450,6 +480,13 @@ def serpapi_pagination(
     current = params.page
     others = {str(n): link(n) for n in pages if n != current}
     following = link(current + 1) if has_next else None
+    # The page before this one is there whenever this one is not the first.
+    preceding = link(current - 1) if current > 1 else None
     return SerpapiPagination(
-        current=current, next_link=following, next=following, other_pages=others or None
+        current=current,
+        previous_link=preceding,
+        previous=preceding,
+        next_link=following,
+        next=following,
+        other_pages=others or None,
     )

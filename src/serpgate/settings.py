@@ -302,6 +302,18 @@ class ShutdownSettings(BaseModel):
     grace_period: Annotated[int, Field(ge=1)] = 20
 
 
+class HttpSettings(BaseModel):
+    """The HTTP edge: how long an idle connection is kept, and which browser origins may call.
+
+    ``cors_origins`` is empty by default: no browser page on another origin may read answers.
+    Listing origins (or ``*``) lets browser clients call the API with their key in an
+    ``Authorization`` header; preflight ``OPTIONS`` requests are then answered.
+    """
+
+    keep_alive: Annotated[float, Field(gt=0)] = 5.0
+    cors_origins: list[str] = []
+
+
 class Settings(BaseSettings):
     """The whole configuration of one serpgate process."""
 
@@ -332,6 +344,7 @@ class Settings(BaseSettings):
     worker_healthcheck_timeout: Annotated[int, Field(ge=1)] = 30
     metrics: MetricsSettings = MetricsSettings()
     shutdown: ShutdownSettings = ShutdownSettings()
+    http: HttpSettings = HttpSettings()
 
     @field_validator("redis_url", "api_keys", "admin_key", "public_url", mode="before")
     @classmethod

@@ -49,3 +49,25 @@ def test_errors_surface_as_the_clients_http_error(client: serpapi.Client) -> Non
     with pytest.raises(serpapi.HTTPError) as caught:
         client.search(engine="bing", q="x", num="abc")
     assert caught.value.response.status_code == 400
+
+
+def test_locations(client: serpapi.Client) -> None:
+    found = client.locations(q="Austin", limit=3)
+    assert len(found) == 3
+    assert found[0]["canonical_name"] == "Austin,Texas,United States"
+    assert found[0]["google_id"] is None
+
+
+def test_search_archive_serves_the_page_as_html(client: serpapi.Client) -> None:
+    results = client.search(engine="bing", q="latte")
+    page = client.search_archive(search_id=results["search_metadata"]["id"], output="html")
+    assert isinstance(page, str)
+    assert 'class="b_algo"' in page
+
+
+def test_yield_pages_walks_our_pagination(client: serpapi.Client) -> None:
+    first = client.search(engine="bing", q="cappuccino")
+    pages = list(first.yield_pages(max_pages=3))
+    assert [p["serpapi_pagination"]["current"] for p in pages] == [1, 2, 3]
+    links = [r["link"] for p in pages for r in p["organic_results"]]
+    assert len(links) == len(set(links)) == 30

@@ -21,6 +21,7 @@ from serpgate.errors import RateLimited, SerpgateError, ServiceUnavailable
 from serpgate.store.base import StoreUnavailable
 
 log = logging.getLogger("serpgate.errors")
+_SHOWN_VALUE = 80
 
 
 def json_response(
@@ -47,7 +48,10 @@ def describe(errors: list[ErrorDetails]) -> str:
             parts.append(f"missing required parameter {name!r}")
         else:
             value = error.get("input")
+            # A value is shown only while short: a 100 kB q is not sent back to its sender.
             shown = f" {value!r}" if isinstance(value, str | int | float) else ""
+            if len(shown) > _SHOWN_VALUE:
+                shown = ""
             parts.append(f"invalid value{shown} for parameter {name!r}: {error['msg']}")
     return "; ".join(parts) or "invalid request"
 
@@ -76,7 +80,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return error_response(exc.status_code, message)
+        response = error_response(exc.status_code, message)
+        headers = dict(exc.headers or {})
+        allow = headers.get("Allow")
+        if allow is not None and "GET" in allow.split(", ") and "HEAD" not in allow:
+            headers["Allow"] = f"{allow}, HEAD"  # HeadAsGet answers HEAD wherever GET goes
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,9 @@ from fastapi import Depends, Request
 
 from serpgate.accesslog import annotate_request
 from serpgate.api.credentials import bearer_token
+from serpgate.api.query import single_query
 from serpgate.archive import SearchArchive
+from serpgate.locations import Locations
 from serpgate.search import SearchService
 from serpgate.settings import Settings
 from serpgate.store.base import Store
@@ -33,6 +35,7 @@ class Services:
     search: SearchService
     fetcher: Fetcher
     transports: EngineTransports
+    locations: Locations
 
 
 async def get_services(request: Request) -> Services:
@@ -46,8 +49,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def api_key_of(request: Request) -> str | None:
-    """The key from ``api_key=`` or, failing that, ``Authorization: Bearer``."""
-    key = request.query_params.get("api_key")
+    """The key from ``api_key=`` (``serp_api_key=``, as SerpApi's legacy client names it when
+    set on the class) or, failing that, ``Authorization: Bearer``."""
+    query = single_query(request)
+    key = query.get("api_key") or query.get("serp_api_key")
     if key:
         return key
     return bearer_token(request)

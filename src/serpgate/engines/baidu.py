@@ -39,6 +39,7 @@ from serpgate.engines.base import (
     url_path,
     with_query,
 )
+from serpgate.engines.parameters import Alias, EngineParameters
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -100,6 +101,18 @@ _DATE_PREFIX = re.compile(
 class BaiduEngine(Engine):
     name: ClassVar[str] = "baidu"
     default_base_url: ClassVar[str] = "https://www.baidu.com"
+    # SerpApi's Baidu names: pn (the 0-based offset), rn (results a page, up to 50), ct.
+    parameters: ClassVar[EngineParameters] = EngineParameters(
+        accepts=frozenset({"ct"}),
+        aliases={
+            "pn": Alias("start", schema={"type": "integer", "minimum": 0, "maximum": 1000}),
+            "rn": Alias("num", schema={"type": "integer", "minimum": 1, "maximum": 50}),
+        },
+        refused=dict.fromkeys(
+            ("gpc", "q5", "q6", "bs", "oq", "f"),
+            "Baidu's time, site and related filters are not mapped",
+        ),
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"wd": params.q, "ie": "utf-8"}

@@ -31,6 +31,7 @@ from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from serpgate.engines.parameters import EngineParameters
 from serpgate.errors import UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData, Sitelink, Sitelinks
@@ -64,6 +65,9 @@ class Engine(ABC):
 
     name: ClassVar[str]
     default_base_url: ClassVar[str]
+    # The parameters the engine maps onto its request, beyond the common ones (query, paging,
+    # device, service switches); an engine that declares none takes only those.
+    parameters: ClassVar[EngineParameters] = EngineParameters()
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")

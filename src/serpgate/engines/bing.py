@@ -39,6 +39,14 @@ from serpgate.engines.base import (
     with_query,
 )
 from serpgate.engines.bing_features import ads, inline_videos, related_questions
+from serpgate.engines.parameters import (
+    ONE_BASED,
+    Alias,
+    EngineParameters,
+    choice,
+    one_based,
+    one_of,
+)
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -114,6 +122,27 @@ _OFFICIAL_SITE = re.compile(r"official|website", re.IGNORECASE)
 class BingEngine(Engine):
     name: ClassVar[str] = "bing"
     default_base_url: ClassVar[str] = "https://www.bing.com"
+    # SerpApi's Bing names: first (1-based), count, cc, mkt and safeSearch; hl, gl and safe are
+    # serpgate's uniform names for setlang, cc and adlt.
+    parameters: ClassVar[EngineParameters] = EngineParameters(
+        accepts=frozenset({"hl", "gl", "safe", "mkt"}),
+        aliases={
+            "first": Alias("start", one_based, ONE_BASED),
+            "count": Alias("num", schema={"type": "integer", "minimum": 1, "maximum": 100}),
+            "cc": Alias("gl", schema={"type": "string", "pattern": "^[A-Za-z]{2}$"}),
+            "safeSearch": Alias(
+                "safe",
+                choice({"Strict": "active", "Moderate": None, "Off": "off"}),
+                one_of("Strict", "Moderate", "Off"),
+            ),
+        },
+        refused={
+            "location": "Bing places a search by its own geolocation, which serpgate cannot set",
+            "lat": "Bing places a search by its own geolocation, which serpgate cannot set",
+            "lon": "Bing places a search by its own geolocation, which serpgate cannot set",
+            "filters": "Bing's encoded result filters are not mapped",
+        },
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"q": params.q, "count": params.num}
@@ -127,6 +156,8 @@ class BingEngine(Engine):
             query["setlang"] = params.hl
         if params.gl:
             query["cc"] = params.gl
+        if params.mkt:
+            query["mkt"] = params.mkt
         if params.safe:
             query["adlt"] = "strict" if params.safe == "active" else "off"
         return UpstreamRequest(

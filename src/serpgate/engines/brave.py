@@ -36,6 +36,7 @@ from serpgate.engines.base import (
     split_marked_date,
     with_query,
 )
+from serpgate.engines.parameters import EngineParameters
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -85,6 +86,8 @@ _BLOCK_MARKERS = (
 class BraveEngine(Engine):
     name = "brave"
     default_base_url = "https://search.brave.com"
+    # SerpApi has no such engine: serpgate's uniform language, country and SafeSearch.
+    parameters = EngineParameters(accepts=frozenset({"hl", "gl", "safe"}))
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"q": params.q, "source": "web"}

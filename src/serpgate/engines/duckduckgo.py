@@ -46,6 +46,7 @@ from serpgate.engines.base import (
     parse_int,
     query_param,
 )
+from serpgate.engines.parameters import Alias, EngineParameters, choice, one_of
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -99,6 +100,18 @@ def region(params: SearchParams) -> str:
 class DuckDuckGoEngine(Engine):
     name = "duckduckgo"
     default_base_url = "https://html.duckduckgo.com"
+    # SerpApi's DuckDuckGo names: kl (region), df (date) and safe as 1 / -1 / -2; serpgate's
+    # gl and hl pick the region when kl is absent, and safe takes active/off as elsewhere.
+    parameters = EngineParameters(
+        accepts=frozenset({"gl", "hl", "safe", "kl", "df"}),
+        aliases={
+            "safe": Alias(
+                "safe",
+                choice({"1": "active", "-1": None, "-2": "off", "active": "active", "off": "off"}),
+                one_of("1", "-1", "-2", "active", "off"),
+            )
+        },
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         fields: dict[str, str | int] = {"q": params.q}
@@ -106,7 +119,9 @@ class DuckDuckGoEngine(Engine):
             # What the "Next" form posts, bar the vqd token only a previous page can supply.
             fields.update(s=params.start, nextParams="", v="l", o="json", dc=params.start + 1)
             fields["api"] = "d.js"
-        fields["kl"] = region(params)
+        fields["kl"] = params.kl or region(params)
+        if params.df:
+            fields["df"] = params.df
         if params.safe:
             fields["kp"] = _SAFE[params.safe]
         headers = self.browser_headers(params)

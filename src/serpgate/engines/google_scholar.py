@@ -39,6 +39,7 @@ from serpgate.engines.base import (
     with_query,
 )
 from serpgate.engines.google.blocking import raise_if_blocked
+from serpgate.engines.parameters import EngineParameters
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -72,6 +73,15 @@ _TOTAL = re.compile(r"(\d[\d,.\s\xa0]*)\s*results?", re.IGNORECASE)
 class GoogleScholarEngine(Engine):
     name: ClassVar[str] = "google_scholar"
     default_base_url: ClassVar[str] = "https://scholar.google.com"
+    # SerpApi's Google Scholar names it maps: hl, as_ylo, as_yhi and scisbd (start and num are
+    # the common paging).
+    parameters: ClassVar[EngineParameters] = EngineParameters(
+        accepts=frozenset({"hl", "as_ylo", "as_yhi", "scisbd"}),
+        refused=dict.fromkeys(
+            ("cites", "cluster", "as_sdt", "as_vis", "as_rr", "lr", "safe", "filter"),
+            "this Scholar parameter is not mapped onto its request yet",
+        ),
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"q": params.q}

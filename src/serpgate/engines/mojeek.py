@@ -35,6 +35,7 @@ from serpgate.engines.base import (
     split_leading_date,
     with_query,
 )
+from serpgate.engines.parameters import EngineParameters
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -68,6 +69,8 @@ _DATE_SEPARATORS = ("-", "—", "·")
 class MojeekEngine(Engine):
     name: ClassVar[str] = "mojeek"
     default_base_url: ClassVar[str] = "https://www.mojeek.com"
+    # SerpApi has no such engine, and its request takes no more than the query and page.
+    parameters: ClassVar[EngineParameters] = EngineParameters()
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"q": params.q}

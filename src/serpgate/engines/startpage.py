@@ -44,6 +44,7 @@ from serpgate.engines.base import (
     parse_int,
     split_leading_date,
 )
+from serpgate.engines.parameters import EngineParameters
 from serpgate.errors import BlockedError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import (
@@ -89,6 +90,8 @@ _DATE_SEPARATOR = "..."
 class StartpageEngine(Engine):
     name = "startpage"
     default_base_url = "https://www.startpage.com"
+    # SerpApi has no such engine: serpgate's uniform language, country and SafeSearch.
+    parameters = EngineParameters(accepts=frozenset({"hl", "gl", "safe"}))
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         fields: dict[str, str | int] = {"query": params.q, "cat": "web"}

@@ -40,8 +40,16 @@ from serpgate.engines.base import (
     split_marked_date,
     with_query,
 )
+from serpgate.engines.parameters import (
+    ONE_BASED,
+    Alias,
+    EngineParameters,
+    choice,
+    one_based,
+    one_of,
+)
 from serpgate.errors import BlockedError
-from serpgate.models.params import SearchParams
+from serpgate.models.params import WORDS, SearchParams
 from serpgate.models.response import (
     AnswerBox,
     OrganicResult,
@@ -87,9 +95,34 @@ _BLOCK_MARKERS = (
 )
 
 
+def _language(value: str) -> str | None:
+    """Yahoo's ``vl=lang_fr`` as serpgate's ``hl=fr``."""
+    language = value.removeprefix("lang_")
+    if language == value or not language.isalpha() or not 2 <= len(language) <= 3:
+        raise ValueError("must be lang_ and a language code, as lang_fr")
+    return language.lower()
+
+
 class YahooEngine(Engine):
     name = "yahoo"
     default_base_url = "https://search.yahoo.com"
+    # SerpApi's Yahoo names: p (the query), b (1-based offset), vl (lang_xx) and vm (r/i/p).
+    parameters = EngineParameters(
+        accepts=frozenset({"hl", "safe"}),
+        aliases={
+            "p": Alias("q", schema={"type": "string", "maxLength": 2048, "pattern": WORDS}),
+            "b": Alias("start", one_based, ONE_BASED),
+            "vl": Alias("hl", _language, {"type": "string", "pattern": "^lang_[a-z]{2,3}$"}),
+            "vm": Alias(
+                "safe", choice({"r": "active", "i": None, "p": "off"}), one_of("r", "i", "p")
+            ),
+        },
+        refused={
+            "yahoo_domain": "the search goes to the configured Yahoo base URL",
+            "vc": "Yahoo's country restriction is not mapped",
+            "vs": "Yahoo's site-domain restriction is not mapped",
+        },
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"p": params.q, "b": params.start + 1, "pz": params.num}

@@ -36,8 +36,9 @@ from serpgate.engines.base import (
     query_param,
     with_query,
 )
+from serpgate.engines.parameters import Alias, EngineParameters, matching, times
 from serpgate.errors import BlockedError, UnrecognizedPage
-from serpgate.models.params import SearchParams
+from serpgate.models.params import WORDS, SearchParams
 from serpgate.models.response import (
     Ad,
     AiOverview,
@@ -107,6 +108,22 @@ _SCALE = {
 class YandexEngine(Engine):
     name: ClassVar[str] = "yandex"
     default_base_url: ClassVar[str] = "https://yandex.com"
+    # SerpApi's Yandex names: text (the query), lang (for hl), lr (a numeric region, 213 Moscow),
+    # yandex_domain, and p, the 0-based page of ten results.
+    parameters: ClassVar[EngineParameters] = EngineParameters(
+        accepts=frozenset({"hl", "lr", "yandex_domain"}),
+        aliases={
+            "text": Alias("q", schema={"type": "string", "maxLength": 2048, "pattern": WORDS}),
+            "lang": Alias("hl", schema={"type": "string", "pattern": "^[a-z]{2}$"}),
+            "lr": Alias(
+                "lr",
+                matching("[0-9]{1,9}", "a Yandex region number, as 213"),
+                {"type": "string", "pattern": "^[0-9]{1,9}$"},
+            ),
+            "p": Alias("start", times(10), {"type": "integer", "minimum": 0, "maximum": 100}),
+        },
+        refused={"rstr": "Yandex's region-strict switch is not mapped"},
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         query: dict[str, str | int] = {"text": params.q}

@@ -273,6 +273,8 @@ class SerpapiPagination(Block):
     """The same pages as links to this service (never carrying the API key)."""
 
     current: int
+    previous_link: str | None = None
+    previous: str | None = None
     next_link: str | None = None
     next: str | None = None
     other_pages: dict[str, str] | None = None
@@ -323,6 +325,10 @@ class SearchMetadata(Block):
     cached: bool = False
     attempts: int = 0
     engine_url: str | None = None
+    # Where the page this answer was read from is archived (SerpApi's name for it).
+    raw_html_file: str | None = None
+    # Answered from an expired cache entry because the engine failed (stale-if-error).
+    stale: bool | None = None
 
 
 class SearchResponse(SerpData):

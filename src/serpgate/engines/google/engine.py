@@ -8,6 +8,10 @@ country and ``safe`` SafeSearch (``active``/``off``). A ``google_domain`` such a
 ``google.de`` sends the search to ``www.google.de``, unless a base URL other than the default
 is configured (a sandbox or a mirror), which always wins.
 
+``cr`` and ``lr`` restrict results to countries and languages, ``tbs`` carries the time and
+verbatim filters, ``nfpr=1`` turns off the spelling autocorrection and ``filter=0`` the
+similar-results and omitted-results filters: all passed as SerpApi passes them.
+
 ``location`` becomes ``uule``, not ``near``: ``near`` was dropped from the web UI years ago and
 is ignored, while ``uule`` is what Google's own location setting sends. This writes the
 canonical-name form, ``w+`` and the base64 of a small protobuf (role 2, producer 32, the
@@ -35,7 +39,8 @@ from serpgate.engines.google.blocking import is_javascript_wall
 from serpgate.engines.google.full import parse_full
 from serpgate.engines.google.links import Links
 from serpgate.engines.google.recognition import page_layout, require_results
-from serpgate.models.params import SearchParams
+from serpgate.engines.parameters import Alias, EngineParameters, matching
+from serpgate.models.params import GOOGLE_LANGUAGES, SearchParams
 from serpgate.models.response import SerpData
 
 _DEFAULT_PAGE_SIZE = 10
@@ -47,6 +52,19 @@ _UULE_HEADER = bytes((0x08, 0x02, 0x10, 0x20, 0x22))
 class GoogleEngine(Engine):
     name: ClassVar[str] = "google"
     default_base_url: ClassVar[str] = "https://www.google.com"
+    parameters: ClassVar[EngineParameters] = EngineParameters(
+        accepts=frozenset(
+            {"location", "uule", "gl", "hl", "cr", "lr", "tbs", "safe", "nfpr", "filter"}
+            | {"google_domain", "tbm", "udm"}
+        ),
+        aliases={
+            "lr": Alias("lr", matching(GOOGLE_LANGUAGES, "lang_ codes joined by |, as lang_fr"))
+        },
+        refused=dict.fromkeys(
+            ("ludocid", "lsig", "kgmid", "si", "ibp", "uds"),
+            "it names a place or entity by Google's own ids, which serpgate does not fetch",
+        ),
+    )
 
     def build_request(self, params: SearchParams) -> UpstreamRequest:
         # with_query leaves out the empty values: what a browser leaves out.
@@ -57,9 +75,14 @@ class GoogleEngine(Engine):
             "hl": params.hl or "",
             "gl": params.gl or "",
             "safe": params.safe or "",
-            "uule": uule(params.location) if params.location else "",
             "tbm": params.tbm or "",
             "udm": params.udm or "",
+            "uule": params.uule or (uule(params.location) if params.location else ""),
+            "cr": params.cr or "",
+            "lr": params.lr or "",
+            "tbs": params.tbs or "",
+            "nfpr": "" if params.nfpr is None else params.nfpr,
+            "filter": "" if params.filter is None else params.filter,
         }
         return UpstreamRequest(
             url=with_query(f"{self.origin(params)}/search", query),
