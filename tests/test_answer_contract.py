@@ -95,14 +95,7 @@ def test_processing_and_error_answers_are_search_responses(
     status: str, error: SerpgateError | None
 ) -> None:
     params = SearchParams(engine="bing", q="coffee", api_key="sg_secret")
-    body = render_answer(
-        "d" * 24,
-        params,
-        BASE,
-        "t0",
-        status=status,
-        error=error,  # type: ignore[arg-type]
-    )
+    body = render_answer("d" * 24, params, BASE, "t0", status=status, error=error)
     answer = valid(body)
     assert answer.search_metadata.status == status
     assert answer.search_parameters["q"] == "coffee"
