@@ -30,7 +30,7 @@ async def test_a_single_search_is_taken_before_a_long_batch_drains(
             is None
         )
         assert await queue.waiting() == 997
-        keys = [k async for k in queue.redis.scan_iter(match="*queue:searches*")]
+        keys = [k async for k in queue.redis.scan_iter(match=f"*{key_prefix}*")]
         assert keys
         assert all(k.decode().startswith(key_prefix) for k in keys)
     finally:
