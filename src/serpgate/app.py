@@ -3,6 +3,8 @@
 Nothing is created at import time. The lifespan picks the store (Redis when ``redis_url`` is set,
 else in memory), builds the engines from their configured base URLs, the upstream client, the
 tenant registry, the archive and the search pipeline, and hands them to the routes as ``Services``.
+With Redis it also runs the job queue's worker in this process (``queue.in_process``), so that one
+``serpgate serve`` does everything; ``serpgate worker`` runs the same worker alone.
 
 The metrics and the lifecycle exist from ``create_app`` on, because the middleware that records
 every request and ``/readyz`` need them before the lifespan runs. The lifespan samples the event
@@ -21,15 +23,27 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from serpgate.accesslog import AccessLogMiddleware
-from serpgate.api import account, admin, archive, health, locations, metrics, search
+from serpgate.api import (
+    account,
+    admin,
+    archive,
+    batches,
+    health,
+    locations,
+    metrics,
+    search,
+    webhooks,
+)
 from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
 from serpgate.api.openapi import engine_aware_openapi
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
+from serpgate.batches import BatchLog
 from serpgate.clock import Clock
 from serpgate.edge import HeadAsGet
 from serpgate.engines.registry import ENGINE_TYPES, build_engines
+from serpgate.jobs.worker import SearchQueue, SearchWorker, build_queue
 from serpgate.lifecycle import Lifecycle
 from serpgate.locations import Locations
 from serpgate.metrics import Metrics
@@ -45,6 +59,8 @@ from serpgate.traffic.tenants import TenantRegistry, parse_bootstrap_keys
 from serpgate.upstream.fetcher import Fetcher
 from serpgate.upstream.stats import UpstreamStats
 from serpgate.upstream.transports import EngineTransports
+from serpgate.webhooks.sender import WebhookSender
+from serpgate.webhooks.tenants import TenantWebhooks
 
 
 def build_store(settings: Settings) -> Store:
@@ -53,51 +69,61 @@ def build_store(settings: Settings) -> Store:
     return RedisStore.from_url(settings.redis_url.get_secret_value(), settings.key_prefix)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    """The service; ``clock`` is the upstream layer's time, shared with an in-process sandbox
-    (``serpgate demo``, the reliability benchmark) so both run at one speed."""
+@asynccontextmanager
+async def running_services(
+    settings: Settings, metrics_: Metrics, clock: Clock | None = None
+) -> AsyncIterator[Services]:
+    """Every resource of one process, built in order and closed in reverse.
+
+    Both the API server and ``serpgate worker`` run on these; with Redis the searches accepted
+    here go on the job queue (``services.queue``), without it they run as tasks of this process.
+    """
     bootstrap = parse_bootstrap_keys(
         settings.api_keys.get_secret_value() if settings.api_keys else "", settings.plans
     )
-    metrics_ = Metrics(cls.name for cls in ENGINE_TYPES)
-    lifecycle = Lifecycle(settings.shutdown.drain_delay)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = build_store(settings)
-        engines = build_engines(settings.engine_urls)
-        transports = EngineTransports.build(
-            settings.upstream, settings.browser, engines, metrics_.record_fetch
-        )
-        cache = settings.traffic.cache
-        # A page is kept while any archived search can still be pointed at it by a cache entry.
-        cache_life = cache.ttl * (1 + cache.ttl_jitter) + max(
-            cache.stale_while_revalidate, cache.stale_if_error
-        )
-        archive_ = SearchArchive(store, settings.archive_ttl, settings.archive_ttl + cache_life)
-        traffic = TrafficLayer.build(settings.traffic, store)
-        tenants = TenantRegistry(store, settings.plans, bootstrap)
-        parse = settings.parse
-        parser = PageParser(parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse)
-        fetcher = Fetcher.from_settings(
-            settings.resilience,
-            transports,
-            stats=UpstreamStats(on_attempt=metrics_.record_attempt),
-            parse=parser.parse,
-            clock=clock,
-        )
-        keeper = PageKeeper(parse.unrecognized_dir, parse.unrecognized_keep)
-        service = SearchService(
-            engines,
-            fetcher,
-            settings.upstream.deadline,
-            archive_,
-            tenants,
-            traffic,
-            metrics_,
-            keeper,
-        )
-        app.state.services = Services(
+    store = build_store(settings)
+    engines = build_engines(settings.engine_urls)
+    transports = EngineTransports.build(
+        settings.upstream, settings.browser, engines, metrics_.record_fetch
+    )
+    cache = settings.traffic.cache
+    # A page is kept while any archived search can still be pointed at it by a cache entry.
+    cache_life = cache.ttl * (1 + cache.ttl_jitter) + max(
+        cache.stale_while_revalidate, cache.stale_if_error
+    )
+    archive_ = SearchArchive(store, settings.archive_ttl, settings.archive_ttl + cache_life)
+    traffic = TrafficLayer.build(settings.traffic, store)
+    tenants = TenantRegistry(store, settings.plans, bootstrap)
+    parse = settings.parse
+    parser = PageParser(parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse)
+    fetcher = Fetcher.from_settings(
+        settings.resilience,
+        transports,
+        stats=UpstreamStats(on_attempt=metrics_.record_attempt),
+        parse=parser.parse,
+        clock=clock,
+    )
+    keeper = PageKeeper(parse.unrecognized_dir, parse.unrecognized_keep)
+    tenant_webhooks = TenantWebhooks(store)
+    queue = None
+    if settings.redis_url is not None:
+        queue = build_queue(settings.redis_url.get_secret_value(), settings.key_prefix)
+    service = SearchService(
+        engines,
+        fetcher,
+        settings.upstream.deadline,
+        archive_,
+        tenants,
+        traffic,
+        metrics_,
+        keeper,
+        tenant_webhooks,
+        WebhookSender(settings.webhooks),
+        allow_private_webhooks=settings.webhooks.allow_private,
+        queue=SearchQueue(queue, settings.queue) if queue is not None else None,
+    )
+    try:
+        yield Services(
             settings=settings,
             store=store,
             tenants=tenants,
@@ -107,20 +133,64 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             fetcher=fetcher,
             transports=transports,
             locations=Locations(),
+            webhooks=tenant_webhooks,
+            batches=BatchLog(store, settings.archive_ttl),
+            queue=queue,
         )
-        lag = asyncio.create_task(metrics_.watch_event_loop(settings.metrics.loop_lag_interval))
+    finally:
+        await service.close()
+        if queue is not None:
+            await queue.disconnect()
+        await traffic.aclose()
+        parser.close()
+        await transports.close()
+        await store.close()
+
+
+def search_worker(services: Services) -> SearchWorker:
+    """The queue's worker over these services (which must have a queue: Redis is set)."""
+    assert services.queue is not None
+    settings = services.settings
+    return SearchWorker(
+        services.queue,
+        services.search.complete,
+        settings.queue,
+        grace_period=settings.shutdown.grace_period,
+    )
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The service; ``clock`` is the upstream layer's time, shared with an in-process sandbox
+    (``serpgate demo``, the reliability benchmark) so both run at one speed."""
+    # Refuse bad keys at once, before the server binds, rather than in the lifespan.
+    parse_bootstrap_keys(
+        settings.api_keys.get_secret_value() if settings.api_keys else "", settings.plans
+    )
+    metrics_ = Metrics(cls.name for cls in ENGINE_TYPES)
+    lifecycle = Lifecycle(settings.shutdown.drain_delay)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            with lifecycle.intercept_sigterm():
-                yield
+            async with running_services(settings, metrics_, clock) as services:
+                app.state.services = services
+                worker = None
+                if services.queue is not None and settings.queue.in_process:
+                    worker = search_worker(services)
+                    worker.start()
+                lag = asyncio.create_task(
+                    metrics_.watch_event_loop(settings.metrics.loop_lag_interval)
+                )
+                try:
+                    with lifecycle.intercept_sigterm():
+                        yield
+                finally:
+                    lag.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await lag
+                    if worker is not None:
+                        await worker.stop()
         finally:
-            lag.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await lag
-            await service.close()
-            await traffic.aclose()
-            parser.close()
-            await transports.close()
-            await store.close()
             metrics_.close()
 
     app = FastAPI(
@@ -136,7 +206,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.openapi = engine_aware_openapi(app, ENGINE_TYPES)  # type: ignore[method-assign]  # FastAPI's documented way to replace the document
-    for module in (search, archive, locations, account, health, metrics, admin):
+    for module in (search, archive, batches, locations, account, webhooks, health, metrics, admin):
         app.include_router(module.router)
     app.add_middleware(HeadAsGet)
     if settings.http.cors_origins:

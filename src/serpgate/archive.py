@@ -78,3 +78,11 @@ class SearchArchive:
             return None, value
         page_id, _, body = value.partition(b"\n")
         return page_id.decode(), body
+
+    async def load_many(self, tenant_id: str, search_ids: list[str]) -> list[bytes | None]:
+        """Several answers in one round trip; None for an id that is absent or expired."""
+        values = await self._store.get_many([self._key(tenant_id, i) for i in search_ids])
+        return [
+            None if v is None else v if v.startswith(b"{") else v.partition(b"\n")[2]
+            for v in values
+        ]

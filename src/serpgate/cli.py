@@ -1,4 +1,4 @@
-"""The serpgate command: serve, demo, sandbox, parse, keys.
+"""The serpgate command: serve, worker, demo, sandbox, parse, keys.
 
 Every subcommand builds ``Settings`` from the environment once and hands it on; errors are one
 line on stderr and a non-zero exit, never a traceback.
@@ -26,13 +26,13 @@ import orjson
 import uvicorn
 from pydantic import SecretStr, ValidationError
 
-from serpgate.app import build_store, create_app
+from serpgate.app import build_store, create_app, running_services, search_worker
 from serpgate.clock import Clock
 from serpgate.edge import EdgeProtocol
-from serpgate.engines.registry import build_engines
+from serpgate.engines.registry import ENGINE_TYPES, build_engines
 from serpgate.errors import SerpgateError
 from serpgate.jsonlog import logging_config
-from serpgate.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+from serpgate.metrics import MULTIPROC_ENV, Metrics, prepare_multiprocess_dir
 from serpgate.models.params import SearchParams
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.faults import fault_profile
@@ -117,6 +117,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
             )
         return
     uvicorn.run(create_app(settings), **options)
+
+
+async def _worker() -> None:
+    settings = _settings()
+    if settings.redis_url is None:
+        raise CLIError(
+            "workers take their searches from the Redis queue: set SERPGATE_REDIS_URL (without "
+            "it, serve runs async searches in its own process)"
+        )
+    _configure_logging(settings.log_level)
+    metrics_ = Metrics(cls.name for cls in ENGINE_TYPES)
+    try:
+        async with running_services(settings, metrics_) as services:
+            # Stops on SIGTERM or SIGINT; what it cannot finish in the grace period goes back.
+            await search_worker(services).run()
+    finally:
+        metrics_.close()
 
 
 async def _start_world(
@@ -308,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes sharing the port (default: SERPGATE_WORKERS, 1)",
     )
     serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="only run async searches from the Redis queue (no API; scale these out)"
+    )
+    worker.set_defaults(run=lambda a: asyncio.run(_worker()))
 
     demo = sub.add_parser(
         "demo",

@@ -14,6 +14,10 @@ never re-encodes the results.
 A fresh hit held in this process's memory is known before any I/O, so its answer is rendered
 first and the rate limiter admits it and archives it in one Redis round trip (the archive write
 made only if admitted). Every other search is admitted first and archived after.
+An async search (``submit``) is admitted and archived as Processing at once; ``complete`` finishes
+it later, on a queue worker (with Redis) or as a task of this process (without), and pushes it to
+its webhook. ``complete`` may run twice for one search (a worker died): it looks at the archive
+first, so neither the search nor a taken webhook is done twice.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -34,11 +38,14 @@ from serpgate.archive import SearchArchive
 from serpgate.engines.base import Engine
 from serpgate.errors import (
     InvalidRequest,
+    NotFound,
     QuotaExceeded,
     RateLimited,
     SerpgateError,
     UnrecognizedPage,
 )
+from serpgate.jobs.searchjob import SearchJob
+from serpgate.jobs.worker import SearchQueue
 from serpgate.metrics import Metrics
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
@@ -51,6 +58,9 @@ from serpgate.traffic.ratelimit import plan_limits
 from serpgate.traffic.readthrough import Served
 from serpgate.traffic.tenants import Tenant, TenantRegistry
 from serpgate.upstream.fetcher import Fetcher
+from serpgate.webhooks.guard import RefusedTarget, check_literal
+from serpgate.webhooks.sender import Attempt, WebhookSender
+from serpgate.webhooks.tenants import TenantWebhooks
 
 log = logging.getLogger("serpgate.search")
 
@@ -76,6 +86,14 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A search of a batch that was not accepted, and why."""
+
+    index: int
+    error: SerpgateError
+
+
 class SearchService:
     def __init__(
         self,
@@ -87,6 +105,11 @@ class SearchService:
         traffic: TrafficLayer,
         metrics: Metrics,
         keeper: PageKeeper,
+        webhooks: TenantWebhooks,
+        sender: WebhookSender,
+        *,
+        allow_private_webhooks: bool = False,
+        queue: SearchQueue | None = None,
     ) -> None:
         self.engines = engines
         self._fetcher = fetcher
@@ -96,6 +119,11 @@ class SearchService:
         self._traffic = traffic
         self._metrics = metrics
         self._keeper = keeper
+        self._webhooks = webhooks
+        self._sender = sender
+        self._allow_private = allow_private_webhooks
+        # None: the embedded store, whose async searches run as tasks of this process.
+        self._queue = queue
         self._background: set[asyncio.Task[None]] = set()
         # Hot searches' answers after their metadata (parameters, pagination, blocks), so a
         # repeat splices ready bytes. Per entry: a refreshed entry is a new object.
@@ -113,6 +141,8 @@ class SearchService:
     async def search(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
         """Run the search now; raises a ``SerpgateError`` when no answer can be given."""
         engine = self.engine(params.engine)
+        if params.webhook is not None:
+            raise InvalidRequest("webhook applies to async searches: add async=true")
         search_id = secrets.token_hex(12)
         if params.output == "html":
             headers, _ = await self._admit(tenant)
@@ -171,20 +201,99 @@ class SearchService:
         return Answer(search_id, body, headers=headers)
 
     async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
-        """``async=true``: admit, archive a Processing record, search in the background."""
-        engine = self.engine(params.engine)
+        """``async=true``: admit, archive a Processing record, hand the search to a worker."""
+        self.engine(params.engine)
+        webhook = params.webhook or await self._webhooks.default_url(tenant.id)
+        if webhook is not None:
+            try:
+                check_literal(webhook, allow_private=self._allow_private)
+            except RefusedTarget as exc:
+                raise InvalidRequest(str(exc)) from None
         headers, _ = await self._admit(tenant)
         search_id, created = secrets.token_hex(12), utc_now()
         body = render_answer(search_id, params, base_url, created, status="Processing")
         await self._archive.save(tenant.id, search_id, body)
-        task = asyncio.create_task(
-            self._answer_archiving_errors(
-                engine, params, tenant, base_url, search_id, created, cache_key(params)
-            )
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        job = SearchJob(search_id, tenant, params, base_url, created, webhook)
+        if self._queue is not None:
+            await self._queue.enqueue(job)
+        else:
+            task = asyncio.create_task(self.complete(job))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return Answer(search_id, body, headers=headers)
+
+    async def submit_many(
+        self, batch: Sequence[SearchParams | SerpgateError], tenant: Tenant, base_url: str
+    ) -> tuple[list[str], list[Refused]]:
+        """A batch: each search admitted in order as if sent alone; ids and the refused."""
+        accepted: list[str] = []
+        refused: list[Refused] = []
+        for index, params in enumerate(batch):
+            if isinstance(params, SerpgateError):
+                refused.append(Refused(index, params))
+                continue
+            try:
+                params = params.model_copy(update={"async_": True})
+                answer = await self.submit(params, tenant, base_url)
+            except SerpgateError as exc:
+                refused.append(Refused(index, exc))
+            else:
+                accepted.append(answer.search_id)
+        return accepted, refused
+
+    async def complete(self, job: SearchJob) -> None:
+        """Run an accepted async search to its end and push it to its webhook; safe to repeat.
+
+        What the archive already holds is not done again: a finished search is not searched
+        again (its webhook is still sent if it was not taken yet), a taken webhook not resent.
+        """
+        tenant = job.tenant
+        body = await self._archived(tenant.id, job.search_id)
+        if body is None or orjson.loads(body)["search_metadata"]["status"] == "Processing":
+            engine = self.engine(job.params.engine)
+            args = (engine, job.params, tenant, job.base_url, job.search_id, job.created)
+            try:
+                body = await self._answer(*args, cache_key(job.params))
+            except SerpgateError as exc:
+                body = render_answer(
+                    job.search_id, job.params, job.base_url, job.created, status="Error", error=exc
+                )
+                await self._archive_quietly(tenant.id, job.search_id, body)
+        if job.webhook is not None:
+            await self._push(job, body)
+
+    async def _archived(self, tenant_id: str, search_id: str) -> bytes | None:
+        try:
+            return await self._archive.load(tenant_id, search_id)
+        except NotFound:
+            return None
+
+    async def _push(self, job: SearchJob, body: bytes) -> None:
+        """POST the finished search to its webhook, each attempt noted in the archive record."""
+        document = orjson.loads(body)
+        record = document.pop("webhook", None) or {"url": job.webhook, "attempts": []}
+        if record.get("state") in {"delivered", "failed"}:
+            return
+        payload = orjson.dumps(document)
+
+        async def note(attempt: Attempt) -> None:
+            record["attempts"].append(attempt.as_json())
+            record["state"] = "delivered" if attempt.delivered else "retrying"
+            await self._archive_quietly(
+                job.tenant.id, job.search_id, orjson.dumps({**document, "webhook": record})
+            )
+
+        assert job.webhook is not None
+        secret = await self._webhooks.secret(job.tenant.id)
+        delivered = await self._sender.deliver(
+            job.webhook, secret, payload, note, attempts_so_far=len(record["attempts"])
+        )
+        if not delivered:
+            record["state"] = "failed"
+            await self._archive_quietly(
+                job.tenant.id, job.search_id, orjson.dumps({**document, "webhook": record})
+            )
+            log.warning("webhook of search %s not delivered", job.search_id)
 
     async def _admit(
         self, tenant: Tenant, then_store: StoreWrite | None = None
@@ -223,22 +332,6 @@ class SearchService:
         except RateLimited:
             self._metrics.record_rate_limited("concurrency")
             raise
-
-    async def _answer_archiving_errors(
-        self,
-        engine: Engine,
-        params: SearchParams,
-        tenant: Tenant,
-        base_url: str,
-        search_id: str,
-        created: str,
-        key: str,
-    ) -> None:
-        try:
-            await self._answer(engine, params, tenant, base_url, search_id, created, key)
-        except SerpgateError as exc:
-            body = render_answer(search_id, params, base_url, created, status="Error", error=exc)
-            await self._archive_quietly(tenant.id, search_id, body)
 
     async def _answer(
         self,
@@ -370,6 +463,7 @@ class SearchService:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._sender.close()
 
 
 def encode_entry(data: SerpData, engine_url: str | None, attempts: int) -> bytes:

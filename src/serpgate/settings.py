@@ -314,6 +314,34 @@ class HttpSettings(BaseModel):
     cors_origins: list[str] = []
 
 
+class QueueSettings(BaseModel):
+    """The job queue behind ``async=true`` and batches (Redis only; see docs/async.md).
+
+    A job whose worker stops touching it for ``heartbeat`` seconds counts as lost: the next sweep
+    (every ``sweep_every`` seconds, by any worker) puts it back on the queue, at most ``retries``
+    times in all.
+    """
+
+    in_process: bool = True
+    concurrency: Annotated[int, Field(ge=1)] = 10
+    heartbeat: Annotated[int, Field(ge=1)] = 15
+    sweep_every: Annotated[int, Field(ge=1)] = 5
+    retries: Annotated[int, Field(ge=1)] = 5
+    batch_max: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
+class WebhookSettings(BaseModel):
+    """How finished async searches are pushed to their webhook (see docs/webhooks.md)."""
+
+    # Loopback, private and link-local targets are refused unless this is set (SSRF).
+    allow_private: bool = False
+    timeout: Annotated[float, Field(gt=0)] = 10.0
+    # Failed deliveries are tried again, with full-jitter backoff, until this long has passed.
+    retry_for: Annotated[float, Field(ge=0)] = 900.0
+    backoff_base: Annotated[float, Field(gt=0)] = 1.0
+    backoff_cap: Annotated[float, Field(gt=0)] = 60.0
+
+
 class Settings(BaseSettings):
     """The whole configuration of one serpgate process."""
 
@@ -345,6 +373,8 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     shutdown: ShutdownSettings = ShutdownSettings()
     http: HttpSettings = HttpSettings()
+    queue: QueueSettings = QueueSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @field_validator("redis_url", "api_keys", "admin_key", "public_url", mode="before")
     @classmethod

@@ -15,6 +15,8 @@ from serpgate.accesslog import annotate_request
 from serpgate.api.credentials import bearer_token
 from serpgate.api.query import single_query
 from serpgate.archive import SearchArchive
+from serpgate.batches import BatchLog
+from serpgate.jobs.fairqueue import FairRedisQueue
 from serpgate.locations import Locations
 from serpgate.search import SearchService
 from serpgate.settings import Settings
@@ -23,6 +25,7 @@ from serpgate.traffic.layer import TrafficLayer
 from serpgate.traffic.tenants import Tenant, TenantRegistry
 from serpgate.upstream.fetcher import Fetcher
 from serpgate.upstream.transports import EngineTransports
+from serpgate.webhooks.tenants import TenantWebhooks
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,10 @@ class Services:
     fetcher: Fetcher
     transports: EngineTransports
     locations: Locations
+    webhooks: TenantWebhooks
+    batches: BatchLog
+    # The job queue of async searches; None on the embedded store.
+    queue: FairRedisQueue | None
 
 
 async def get_services(request: Request) -> Services:

@@ -21,7 +21,7 @@ from serpgate.errors import InvalidRequest
 
 COMMON = frozenset(
     {"engine", "q", "start", "num", "device", "no_cache", "async", "output", "json_restrictor"}
-    | {"zero_trace", "api_key", "serp_api_key", "source"}
+    | {"zero_trace", "api_key", "serp_api_key", "source", "webhook"}
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -39,10 +40,10 @@ _UDM_AS_TBM: dict[int, GoogleTbm] = {2: "isch", 7: "vid"}
 # accepts and ignores it, and so do we.
 SERVICE_ONLY_FIELDS = frozenset(
     {"api_key", "serp_api_key", "no_cache", "async_", "output", "source", "zero_trace"}
-    | {"json_restrictor"}
+    | {"json_restrictor", "webhook"}
 )
 # Never echoed in ``search_parameters``: secrets, and the client's name for itself.
-_NOT_ECHOED = frozenset({"api_key", "serp_api_key", "source"})
+_NOT_ECHOED = frozenset({"api_key", "serp_api_key", "source", "webhook"})
 # Echoed only when set: flags whose default says nothing.
 _ECHOED_WHEN_SET = frozenset({"no_cache", "async", "zero_trace"})
 
@@ -121,6 +122,8 @@ class SearchParams(BaseModel):
     udm: GoogleUdm | None = None
     serp_api_key: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
     source: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
+    # Where an async search's JSON is POSTed when it ends (docs/webhooks.md).
+    webhook: Annotated[str | None, Field(max_length=2048)] = None
 
     @field_validator("q")
     @classmethod
@@ -195,6 +198,16 @@ class SearchParams(BaseModel):
     def query_names(cls) -> frozenset[str]:
         """Every field's name as a query string spells it (``async``, not ``async_``)."""
         return frozenset(info.alias or name for name, info in cls.model_fields.items())
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
 
     @property
     def page(self) -> int:

@@ -1,0 +1,128 @@
+"""Async searches, webhooks and batches through the live service, on both stores."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from serpgate.webhooks.signature import HEADER, verify
+from tests.live_service import LiveService, live_service
+from tests.redis_server import unique_prefix
+
+KEY = "sg_async_test_key"
+
+
+@pytest.fixture(scope="module", params=["memory", "redis"])
+def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
+    extra: dict[str, object] = {"webhooks": {"allow_private": True}, "queue": {"batch_max": 5}}
+    if request.param == "redis":
+        extra.update(
+            redis_url=request.getfixturevalue("redis_url"), key_prefix=unique_prefix("async")
+        )
+    with live_service(f"a:unlimited:{KEY}", **extra) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    got: list[tuple[str, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((self.headers[HEADER], body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_for(check: object, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_an_async_search_ends_and_its_webhook_arrives_signed(
+    service: LiveService, receiver: tuple[str, list[tuple[str, bytes]]]
+) -> None:
+    url, got = receiver
+    params = {"engine": "bing", "q": "async hook", "async": "true", "webhook": url, "api_key": KEY}
+    accepted = httpx.get(f"{service.url}/search.json", params=params, timeout=10)
+    assert accepted.status_code == 200
+    search_id = accepted.json()["search_metadata"]["id"]
+    assert accepted.json()["search_metadata"]["status"] == "Processing"
+    wait_for(lambda: got)
+    secret = httpx.get(f"{service.url}/account/webhook", params={"api_key": KEY}).json()["secret"]
+    header, body = got[0]
+    assert verify(secret, header, body, now=time.time())
+    assert f'"id":"{search_id}"'.encode() in body
+
+    def record() -> dict[str, object]:
+        answer = httpx.get(f"{service.url}/searches/{search_id}.json", params={"api_key": KEY})
+        found: dict[str, object] = answer.json()
+        return found
+
+    wait_for(lambda: record().get("webhook", {}).get("state") == "delivered")  # type: ignore[union-attr]
+    final = record()
+    assert final["search_metadata"]["status"] == "Success"  # type: ignore[index]
+    assert final["webhook"]["attempts"][0]["status"] == 204  # type: ignore[index]
+
+
+def test_a_private_webhook_is_refused_when_not_allowed() -> None:
+    with live_service(f"a:unlimited:{KEY}") as running:
+        params = {"engine": "bing", "q": "x", "async": "true", "api_key": KEY}
+        answer = httpx.get(
+            f"{running.url}/search.json",
+            params={**params, "webhook": "http://169.254.169.254/x"},
+        )
+        assert answer.status_code == 400
+        assert "link-local" in answer.json()["error"]
+
+
+def test_a_batch_returns_ids_lists_the_refused_and_pages_states(service: LiveService) -> None:
+    batch = [{"engine": "bing", "q": f"batch {n}"} for n in range(3)] + [{"engine": "nope"}]
+    answer = httpx.post(f"{service.url}/searches", params={"api_key": KEY}, json=batch)
+    assert answer.status_code == 202
+    data = answer.json()
+    assert len(data["search_ids"]) == 3
+    assert [r["index"] for r in data["refused"]] == [3]
+    assert data["refused"][0]["status"] == 400
+
+    def states() -> list[str]:
+        page = httpx.get(
+            f"{service.url}/searches",
+            params={"api_key": KEY, "batch": data["batch_id"], "limit": 2},
+        ).json()
+        assert page["total"] == 3
+        assert page["next"] is not None
+        return [s["status"] for s in page["searches"]]
+
+    wait_for(lambda: states() == ["Success", "Success"])
+
+
+def test_a_batch_over_the_limit_is_refused_whole(service: LiveService) -> None:
+    batch = [{"engine": "bing", "q": f"n {n}"} for n in range(6)]
+    answer = httpx.post(f"{service.url}/searches", params={"api_key": KEY}, json=batch)
+    assert answer.status_code == 400
+    assert "at most 5" in answer.json()["error"]
+    assert (
+        httpx.post(f"{service.url}/searches", params={"api_key": KEY}, content=b"{").status_code
+        == 400
+    )
