@@ -107,7 +107,7 @@ async def batch_states(
     request: Request,
     tenant: TenantDep,
     services: ServicesDep,
-    batch: Annotated[str, Query(min_length=1, max_length=64)],
+    batch: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
 ) -> Response:

@@ -6,12 +6,14 @@ default URL applies to every async search that names no ``webhook`` of its own.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from serpgate.api.services import ServicesDep, TenantDep
 from serpgate.errors import InvalidRequest
-from serpgate.models.params import SearchParams
+from serpgate.models.params import WEBHOOK_URL, SearchParams
 from serpgate.webhooks.guard import RefusedTarget, check_literal
 from serpgate.webhooks.signature import HEADER
 
@@ -31,7 +33,8 @@ class WebhookAccount(BaseModel):
 class WebhookDefault(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None
+    # The form the schema can say; the validator below holds it to SearchParams' own rule.
+    url: Annotated[str, Field(max_length=2048, pattern=WEBHOOK_URL)] | None
 
     @field_validator("url")
     @classmethod

@@ -58,6 +58,9 @@ _LANGUAGES_OR_REGION = rf"^({GOOGLE_LANGUAGES}|[0-9]{{1,9}})$"
 # written here so the OpenAPI document says so too).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 WORDS = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# An http(s) URL with a host name or address, as a schema can say it (private targets are refused
+# later, where the name is resolved).
+WEBHOOK_URL = r"^https?://[A-Za-z0-9.-]+(:[1-5]?[0-9]{1,4})?([/?#][^\x00-\x20\x7f]*)?$"
 _DECIMAL = re.compile(r"[0-9]{1,9}")
 
 
@@ -123,7 +126,7 @@ class SearchParams(BaseModel):
     serp_api_key: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
     source: Annotated[str | None, Field(max_length=256, pattern=PRINTABLE)] = None
     # Where an async search's JSON is POSTed when it ends (docs/webhooks.md).
-    webhook: Annotated[str | None, Field(max_length=2048)] = None
+    webhook: Annotated[str | None, Field(max_length=2048, pattern=WEBHOOK_URL)] = None
 
     @field_validator("q")
     @classmethod
