@@ -174,7 +174,7 @@ class TestTabs:
     def _parse(self, **tab: object) -> tuple[ResultPage, SerpData]:
         corpus_page = CORPUS.page("pour over coffee", 1, 10)
         html = GoogleEmulator().render(corpus_page, "/google")
-        params = SearchParams(engine="google", q="pour over coffee", **tab)  # type: ignore[arg-type]
+        params = SearchParams(engine="google", q="pour over coffee", **tab)
         return corpus_page, GoogleEngine(base_url=SANDBOX_GOOGLE).parse(html, params)
 
     def test_web_page_carries_top_stories_and_images_apart_from_organic(self) -> None:
