@@ -59,6 +59,12 @@ PAGE_3 = {
 }
 # The engines whose page shows a result count.
 COUNTED = {"google", "bing", "yahoo", "yandex", "baidu", "mojeek", "google_scholar"}
+# The engines whose results carry the corpus documents' dates as written, and those that show
+# them in their own format (tested in their own tests below).
+DATED = {"google", "bing", "yahoo", "brave"}
+REDATED = {"duckduckgo", "startpage"}
+# DuckDuckGo's HTML page has a next button only, no numbered pages.
+NUMBERED = set(ENGINES) - {"duckduckgo"}
 # The engines whose page shows no related searches.
 UNRELATED = {"duckduckgo", "startpage", "mojeek", "google_scholar"}
 
@@ -121,6 +127,42 @@ class TestRoundTrip:
         asked = EMULATORS[name].page_request(PAGE_3[name])
         assert asked is not None
         assert (asked.query, asked.page) == ("coffee", 3)
+
+    def test_first_page_dates_and_positions(self, name: str) -> None:
+        corpus_page, data = _round_trip(name, "coffee grinder")
+        _assert_same_documents(corpus_page, data)
+        assert [r.position for r in data.organic_results] == list(range(1, 11))
+        dates = [r.date for r in data.organic_results]
+        if name in DATED:
+            assert dates == [d.date for d in corpus_page.documents]
+            assert any(dates)  # the corpus dates about 40% of documents
+        elif name in REDATED:
+            assert any(dates)
+        else:
+            assert not any(dates)
+
+    def test_pages_and_queries_differ(self, name: str) -> None:
+        links = {
+            (query, page): {r.link for r in _round_trip(name, query, page)[1].organic_results}
+            for query, page in (("coffee", 1), ("coffee", 2), ("green tea", 1))
+        }
+        assert links["coffee", 1].isdisjoint(links["coffee", 2])
+        assert links["coffee", 1].isdisjoint(links["green tea", 1])
+
+    def test_page_2_links_its_neighbours_and_the_last_page_no_next(self, name: str) -> None:
+        _, second = _round_trip(name, "coffee grinder", page=2)
+        assert second.pagination is not None
+        assert second.pagination.next is not None
+        assert second.pagination.next.startswith(f"{SANDBOX}/{name}/")
+        if name in NUMBERED:
+            assert {"1", "3"} <= set(second.pagination.other_pages or {})
+        _, last = _round_trip(name, "coffee", page=CORPUS.pages_per_query)
+        assert last.pagination is None or last.pagination.next is None
+
+    def test_a_blank_or_missing_query_is_no_page(self, name: str) -> None:
+        blank = {k: ("  " if v == "coffee" else v) for k, v in PAGE_3[name].items()}
+        assert EMULATORS[name].page_request(blank) is None
+        assert EMULATORS[name].page_request({}) is None
 
     def test_related_searches_where_the_engine_shows_them(self, name: str) -> None:
         corpus_page, data = _round_trip(name, "coffee grinder")
