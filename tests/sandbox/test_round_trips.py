@@ -223,3 +223,64 @@ async def test_over_socket_a_blocked_engine_answers_its_block_page(
         html = await _fetch(session, request.url, request.headers)
     with pytest.raises(BlockedError):
         engine.parse(html, params)
+
+
+class TestBing:
+    def test_related_links_and_next_page_are_bing_searches(self) -> None:
+        _, data = _round_trip("bing", "coffee grinder", page=2)
+        assert data.related_searches is not None
+        first = data.related_searches[0].link
+        assert first is not None
+        assert first.startswith(f"{SANDBOX}/bing/search?q=coffee+grinder+")
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        assert data.pagination.next.startswith(f"{SANDBOX}/bing/search?")
+        assert "first=21" in data.pagination.next
+
+    def test_block_page_is_bings_challenge(self) -> None:
+        with pytest.raises(BlockedError, match="One last step"):
+            _engine("bing").parse(
+                EMULATORS["bing"].render_block(), SearchParams(engine="bing", q="x")
+            )
+
+    def test_reads_first_and_count_and_survives_junk(self) -> None:
+        bing = EMULATORS["bing"]
+        asked = bing.page_request({"q": " coffee  beans ", "first": "21", "count": "10"})
+        assert asked is not None
+        assert (asked.query, asked.page, asked.num) == ("coffee beans", 3, 10)
+        junk = bing.page_request({"q": "coffee", "first": "x", "count": "-4"})
+        assert junk is not None
+        assert (junk.page, junk.num) == (1, 1)
+
+
+class TestBrave:
+    def test_breadcrumb_related_questions_and_links(self) -> None:
+        corpus_page, data = _round_trip("brave", "coffee grinder")
+        first = data.organic_results[0]
+        host = corpus_page.documents[0].url.split("/")[2].removeprefix("www.")
+        assert first.displayed_link is not None
+        assert first.displayed_link.startswith(f"{host} › ")
+        assert data.related_searches is not None
+        related = data.related_searches[0].link
+        assert related is not None
+        assert related.startswith(f"{SANDBOX}/brave/search?q=coffee%20grinder%20")
+        assert data.related_questions is not None
+        assert [(q.question, q.snippet) for q in data.related_questions] == list(
+            corpus_page.related_questions
+        )
+
+    def test_next_page_is_a_brave_search_by_page_offset(self) -> None:
+        _, data = _round_trip("brave", "coffee grinder", page=2)
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        assert data.pagination.next.startswith(f"{SANDBOX}/brave/search?")
+        assert "offset=2" in data.pagination.next
+
+    def test_reads_q_and_offset_and_survives_junk(self) -> None:
+        brave = EMULATORS["brave"]
+        asked = brave.page_request({"q": " coffee  beans ", "offset": "2"})
+        assert asked is not None
+        assert (asked.query, asked.page) == ("coffee beans", 3)
+        junk = brave.page_request({"q": "coffee", "offset": "-1"})
+        assert junk is not None
+        assert junk.page == 1
