@@ -11,6 +11,7 @@ only one engine does (Bing's redirect links, Google's tabs, ...) is tested after
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -282,5 +283,43 @@ class TestBrave:
         assert asked is not None
         assert (asked.query, asked.page) == ("coffee beans", 3)
         junk = brave.page_request({"q": "coffee", "offset": "-1"})
+        assert junk is not None
+        assert junk.page == 1
+
+
+class TestDuckDuckGo:
+    def test_dates_as_iso_days_and_displayed_links_without_scheme(self) -> None:
+        corpus_page, data = _round_trip("duckduckgo", "coffee grinder")
+        days = [
+            datetime.strptime(d.date, "%b %d, %Y").date().isoformat() if d.date else None
+            for d in corpus_page.documents
+        ]
+        assert [r.date for r in data.organic_results] == days
+        shown = corpus_page.documents[0].url.removeprefix("https://")
+        assert data.organic_results[0].displayed_link == shown
+
+    def test_links_go_through_the_redirect_and_come_back(self) -> None:
+        corpus_page = CORPUS.page("coffee grinder", 1, 10)
+        html = EMULATORS["duckduckgo"].render(corpus_page, "/duckduckgo")
+        assert html.count("//duckduckgo.com/l/?uddg=") >= len(corpus_page.documents)
+        assert "<b>coffee</b>" in html.lower()
+
+    def test_next_form_carries_offset_and_vqd_and_the_last_page_has_none(self) -> None:
+        _, data = _round_trip("duckduckgo", "coffee grinder", page=2)
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        assert data.pagination.next.startswith(f"{SANDBOX}/duckduckgo/html/?q=coffee+grinder&s=20&")
+        assert "&dc=21&" in data.pagination.next
+        assert "&vqd=4-" in data.pagination.next
+        _, last = _round_trip("duckduckgo", "coffee", page=CORPUS.pages_per_query)
+        assert last.organic_results
+        assert last.pagination is None
+
+    def test_reads_the_offset_and_survives_junk(self) -> None:
+        ddg = EMULATORS["duckduckgo"]
+        asked = ddg.page_request({"q": " coffee  beans ", "s": "20", "dc": "21"})
+        assert asked is not None
+        assert (asked.query, asked.page, asked.num) == ("coffee beans", 3, 10)
+        junk = ddg.page_request({"q": "coffee", "s": "-4"})
         assert junk is not None
         assert junk.page == 1
