@@ -81,6 +81,11 @@ def _round_trip(name: str, query: str, page: int = 1) -> tuple[ResultPage, SerpD
     return corpus_page, _engine(name).parse(html, params)
 
 
+def _corpus_day(date: str | None) -> datetime | None:
+    """A corpus document's date ("Aug 24, 2017"), for engines that write it their own way."""
+    return datetime.strptime(date, "%b %d, %Y") if date else None
+
+
 def _assert_same_documents(corpus_page: ResultPage, data: SerpData) -> None:
     docs = corpus_page.documents
     assert [r.title for r in data.organic_results] == [d.title for d in docs]
@@ -291,7 +296,7 @@ class TestDuckDuckGo:
     def test_dates_as_iso_days_and_displayed_links_without_scheme(self) -> None:
         corpus_page, data = _round_trip("duckduckgo", "coffee grinder")
         days = [
-            datetime.strptime(d.date, "%b %d, %Y").date().isoformat() if d.date else None
+            day.date().isoformat() if (day := _corpus_day(d.date)) else None
             for d in corpus_page.documents
         ]
         assert [r.date for r in data.organic_results] == days
@@ -323,3 +328,66 @@ class TestDuckDuckGo:
         junk = ddg.page_request({"q": "coffee", "s": "-4"})
         assert junk is not None
         assert junk.page == 1
+
+
+def _startpage(query: str, page: int, html: str) -> SerpData:
+    return _engine("startpage").parse(
+        html, SearchParams(engine="startpage", q=query, start=(page - 1) * 10)
+    )
+
+
+class TestStartpage:
+    def test_world_dates_displayed_links_and_sources(self) -> None:
+        corpus_page, data = _round_trip("startpage", "coffee grinder")
+        days = [
+            f"{day.day} {day:%b %Y}" if (day := _corpus_day(d.date)) else None
+            for d in corpus_page.documents
+        ]
+        assert [r.date for r in data.organic_results] == days
+        first = data.organic_results[0]
+        assert first.displayed_link == corpus_page.documents[0].url
+        assert first.source is not None
+        assert first.source in corpus_page.documents[0].url
+
+    def test_props_are_compact_json_with_highlights(self) -> None:
+        html = EMULATORS["startpage"].render(CORPUS.page("coffee grinder", 1, 10), "/startpage")
+        assert 'React.createElement(UIStartpage.AppSerpWeb, {"render":' in html
+        assert "<b>coffee</b>" in html.lower()
+
+    def test_markup_alone_reads_back_the_same(self) -> None:
+        corpus_page = CORPUS.page("coffee grinder", 2, 10)
+        html = EMULATORS["startpage"].render(corpus_page, "/startpage")
+        without_props = html.replace("UIStartpage.AppSerpWeb", "UIStartpage.Gone")
+        data = _startpage("coffee grinder", 2, without_props)
+        _assert_same_documents(corpus_page, data)
+        assert data == _startpage("coffee grinder", 2, html).model_copy(
+            update={"pagination": data.pagination}
+        )
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        assert "page=3" in data.pagination.next
+
+    def test_next_page_link_and_the_last_page_has_none(self) -> None:
+        _, data = _round_trip("startpage", "coffee grinder", page=2)
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        expected = f"{SANDBOX}/startpage/serp?q=coffee+grinder&page=3&sc="
+        assert data.pagination.next.startswith(expected)
+        assert set(data.pagination.other_pages or {}) == {"1", "3"}
+        _, last = _round_trip("startpage", "coffee", page=CORPUS.pages_per_query)
+        assert last.organic_results
+        assert last.pagination is not None  # its numbered pages stay; only next goes
+        assert last.pagination.next is None
+
+    def test_reads_query_or_q_and_page_and_survives_junk(self) -> None:
+        startpage = EMULATORS["startpage"]
+        asked = startpage.page_request({"query": " coffee  beans ", "page": "3"})
+        assert asked is not None
+        assert (asked.query, asked.page, asked.num) == ("coffee beans", 3, 10)
+        linked = startpage.page_request({"q": "coffee", "page": "2", "sc": "abc"})
+        assert linked is not None
+        assert (linked.query, linked.page) == ("coffee", 2)
+        zero = startpage.page_request({"query": "coffee", "page": "0"})
+        assert zero is not None
+        assert zero.page == 1
+        assert startpage.page_request({"query": "coffee", "page": "x"}) is not None
