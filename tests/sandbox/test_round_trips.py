@@ -391,3 +391,53 @@ class TestStartpage:
         assert zero is not None
         assert zero.page == 1
         assert startpage.page_request({"query": "coffee", "page": "x"}) is not None
+
+
+class TestYahoo:
+    def test_links_are_served_behind_the_tracker(self) -> None:
+        corpus_page = CORPUS.page("coffee grinder")
+        html = EMULATORS["yahoo"].render(corpus_page, "/yahoo")
+        assert html.count("https://r.search.yahoo.com/") == len(corpus_page.documents)
+        assert f'href="{corpus_page.documents[0].url}"' not in html
+
+    def test_breadcrumb_related_questions_and_links(self) -> None:
+        corpus_page, data = _round_trip("yahoo", "coffee grinder")
+        first = data.organic_results[0]
+        url = corpus_page.documents[0].url
+        assert first.displayed_link is not None  # the site's name left out
+        assert first.displayed_link.startswith(f"{url.split('/')[0]}//{url.split('/')[2]} › ")
+        assert data.related_searches is not None
+        related = data.related_searches[0].link
+        assert related is not None
+        assert related.startswith(f"{SANDBOX}/yahoo/search?p=coffee+grinder+")
+        assert data.related_questions is not None
+        assert [(q.question, q.snippet) for q in data.related_questions] == list(
+            corpus_page.related_questions
+        )
+
+    def test_next_page_is_a_yahoo_search_by_b(self) -> None:
+        _, data = _round_trip("yahoo", "coffee grinder", page=2)
+        assert data.pagination is not None
+        assert data.pagination.next is not None
+        assert data.pagination.next.startswith(f"{SANDBOX}/yahoo/search?")
+        assert "b=21" in data.pagination.next
+
+    def test_its_own_page_size_of_seven(self) -> None:
+        corpus_page = CORPUS.page("coffee grinder", 3, 7)
+        html = EMULATORS["yahoo"].render(corpus_page, "/yahoo")
+        params = SearchParams(engine="yahoo", q="coffee grinder", start=14, num=7)
+        data = _engine("yahoo").parse(html, params)
+        _assert_same_documents(corpus_page, data)
+        assert [r.date for r in data.organic_results] == [d.date for d in corpus_page.documents]
+        assert data.search_information.total_results == corpus_page.total_results
+        assert [r.position for r in data.organic_results] == list(range(15, 22))
+
+    def test_reads_b_and_pz_and_survives_junk(self) -> None:
+        yahoo = EMULATORS["yahoo"]
+        asked = yahoo.page_request({"p": " coffee  beans ", "b": "21", "pz": "10"})
+        assert asked is not None
+        assert (asked.query, asked.page, asked.num) == ("coffee beans", 3, 10)
+        junk = yahoo.page_request({"p": "coffee", "b": "x", "pz": "-4"})
+        assert junk is not None
+        assert (junk.page, junk.num) == (1, 7)
+        assert yahoo.page_request({"q": "coffee"}) is None  # Yahoo's query is p
