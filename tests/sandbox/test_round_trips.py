@@ -20,7 +20,7 @@ from aiohttp import web
 
 from serpgate.engines.base import Engine
 from serpgate.engines.registry import build_engines
-from serpgate.errors import BlockedError
+from serpgate.errors import BlockedError, JavaScriptRequired
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
 from serpgate.sandbox.corpus import Corpus, ResultPage
@@ -225,6 +225,7 @@ async def test_over_socket_a_blocked_engine_answers_its_block_page(
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{sandbox_url}/_sandbox/block", params={"engine": name}) as r:
             assert r.status == 200
+            assert await r.json() == [name]
         request = engine.build_request(params)
         html = await _fetch(session, request.url, request.headers)
     with pytest.raises(BlockedError):
@@ -441,3 +442,104 @@ class TestYahoo:
         assert junk is not None
         assert (junk.page, junk.num) == (1, 7)
         assert yahoo.page_request({"q": "coffee"}) is None  # Yahoo's query is p
+
+
+def _google(corpus_page: ResultPage, **params: object) -> SerpData:
+    html = EMULATORS["google"].render(corpus_page, "/google")
+    asked = SearchParams(engine="google", q=corpus_page.query, **params)
+    return _engine("google").parse(html, asked)
+
+
+class TestGoogle:
+    def test_time_taken_breadcrumb_and_people_also_ask(self) -> None:
+        corpus_page, data = _round_trip("google", "pour over coffee")
+        assert data.search_information.time_taken_displayed is not None
+        first = data.organic_results[0]
+        assert first.displayed_link is not None
+        host = corpus_page.documents[0].url.split("/")[2]
+        assert first.displayed_link.startswith(f"https://{host} › ")
+        assert data.related_questions is not None
+        assert [(q.question, q.snippet) for q in data.related_questions] == list(
+            corpus_page.related_questions
+        )
+        assert data.related_searches is not None
+        related = data.related_searches[0].link
+        assert related is not None
+        assert related.startswith(f"{SANDBOX}/google/search?q=pour+over+coffee+")
+
+    def test_pagination_links_are_googles_own(self) -> None:
+        _, data = _round_trip("google", "pour over coffee", page=2)
+        assert data.pagination is not None
+        base = f"{SANDBOX}/google/search?q=pour+over+coffee"
+        assert data.pagination.next == f"{base}&start=20"
+        assert data.pagination.other_pages == {"1": base, "3": f"{base}&start=20"}
+
+    def test_page_size(self) -> None:
+        corpus_page = CORPUS.page("pour over coffee", 1, 20)
+        data = _google(corpus_page, num=20)
+        _assert_same_documents(corpus_page, data)
+        assert data.pagination is not None
+        base = f"{SANDBOX}/google/search?q=pour+over+coffee"
+        assert data.pagination.next == f"{base}&start=20&num=20"
+
+    def test_block_page_is_the_sorry_page_not_the_wall(self) -> None:
+        params = SearchParams(engine="google", q="x")
+        with pytest.raises(BlockedError, match="unusual traffic") as raised:
+            _engine("google").parse(EMULATORS["google"].render_block(), params)
+        assert not isinstance(raised.value, JavaScriptRequired)
+
+    def test_reads_start_and_num_and_survives_junk(self) -> None:
+        google = EMULATORS["google"]
+        asked = google.page_request({"q": " pour  over ", "start": "20", "num": "10"})
+        assert asked is not None
+        assert (asked.query, asked.page, asked.num) == ("pour over", 3, 10)
+        junk = google.page_request({"q": "coffee", "start": "x", "num": "-4"})
+        assert junk is not None
+        assert (junk.page, junk.num) == (1, 1)
+
+
+class TestGoogleTabs:
+    """The first page's news cards and image tiles are what the News and Images tabs read."""
+
+    def test_web_page_carries_top_stories_and_images_apart_from_organic(self) -> None:
+        page = CORPUS.page("pour over coffee", 1, 10)
+        data = _google(page)
+        _assert_same_documents(page, data)
+        first_three = [doc.title for doc in page.documents[:3]]
+        assert [story.title for story in data.top_stories or []] == first_three
+        assert [image.title for image in data.inline_images or []] == first_three
+
+    def test_news_tab(self) -> None:
+        page = CORPUS.page("pour over coffee", 1, 10)
+        news = _google(page, tbm="nws")
+        assert [item.link for item in news.news_results or []] == [
+            doc.url for doc in page.documents[:3]
+        ]
+        assert (news.news_results or [])[0].snippet == page.documents[0].snippet
+        assert news.organic_results == []
+
+    def test_images_tab(self) -> None:
+        page = CORPUS.page("pour over coffee", 1, 10)
+        images = _google(page, udm=2)
+        assert [image.link for image in images.images_results or []] == [
+            doc.url for doc in page.documents[:3]
+        ]
+
+    def test_videos_tab(self) -> None:
+        page = CORPUS.page("pour over coffee", 1, 10)
+        videos = _google(page, tbm="vid")
+        assert [video.link for video in videos.video_results or []] == [
+            doc.url for doc in page.documents
+        ]
+
+
+async def test_over_socket_google_news_tab_is_asked_and_read(sandbox_url: str) -> None:
+    engine = _engine("google", sandbox_url)
+    params = SearchParams(engine="google", q="espresso machine", tbm="nws")
+    request = engine.build_request(params)
+    assert "tbm=nws" in request.url
+    async with aiohttp.ClientSession() as session:
+        data = engine.parse(await _fetch(session, request.url, request.headers), params)
+    assert [item.title for item in data.news_results or []] == [
+        doc.title for doc in CORPUS.page("espresso machine", 1, 10).documents[:3]
+    ]
