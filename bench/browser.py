@@ -181,6 +181,16 @@ async def _bench(args: argparse.Namespace, base: str, sandbox: int) -> None:
             for transports in (cookie, rendered, plain):
                 await transports.close()
     share = cookie.wallpass.snapshot()["google"]["browser_share"]
+    _print_table(args, results, share, memory)
+
+
+def _print_table(
+    args: argparse.Namespace,
+    results: dict[str, list[tuple[float, float]]],
+    share: float,
+    memory: list[float],
+) -> None:
+    """The medians as a Markdown table, each way against the no-wall ceiling."""
     ceiling = statistics.median(r[0] for r in results["ceiling"])
     print(
         f"{args.searches} Google searches x {args.rounds} rounds, {args.concurrency} at once "

@@ -67,7 +67,7 @@ def live_service(
                 access_log=False,
                 log_level="warning",
                 http=protocol,
-                timeout_keep_alive=config.http.keep_alive,
+                timeout_keep_alive=config.http.keep_alive,  # type: ignore[arg-type]  # uvicorn annotates int; it hands the value to loop.call_later, which takes a float
             )
         )
         task = asyncio.create_task(server.serve())

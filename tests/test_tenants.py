@@ -20,7 +20,12 @@ async def test_created_key_authenticates_and_only_its_hash_is_stored(
     assert len(key) > 40
     assert (await registry.authenticate(key)).id == tenant.id
     raw = [v async for v in redis_store.client.scan_iter(match=f"{redis_store.prefix}*")]
-    values = b"".join([await redis_store.client.get(k) or b"" for k in raw])
+    stored: list[bytes] = []
+    for k in raw:
+        value = await redis_store.client.get(k)
+        assert isinstance(value, bytes)  # the store's client does not decode responses
+        stored.append(value)
+    values = b"".join(stored)
     assert key.encode() not in values
     assert hash_key(key).encode() in values
 

@@ -3,6 +3,7 @@ JSON answer, and slow or idle connections do not hold sockets."""
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from collections.abc import Iterator
@@ -58,7 +59,7 @@ def raw(service: LiveService, request: bytes, wait: float = 5.0) -> bytes:
 
 @pytest.mark.parametrize("repeated", ["q", "api_key", "engine"])
 def test_a_parameter_given_twice_is_a_400_naming_it(http: httpx.Client, repeated: str) -> None:
-    params = [("engine", "bing"), ("q", "tea"), ("api_key", KEY), (repeated, "other")]
+    params = (("engine", "bing"), ("q", "tea"), ("api_key", KEY), (repeated, "other"))
     message = error_of(http.get("/search", params=params), 400)
     assert f"'{repeated}' is given more than once" in message
 
@@ -163,7 +164,7 @@ def test_idle_and_slow_connections_are_closed(service: LiveService) -> None:
         started = time.monotonic()
         for sock in [*idle, slow]:
             sock.settimeout(5)
-            answer = b"".join(iter(lambda s=sock: s.recv(65536), b""))
+            answer = b"".join(iter(functools.partial(sock.recv, 65536), b""))
             assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
         # Closed by the header deadline (0.5 s here), not by the test's own timeout.
         assert time.monotonic() - started < 3

@@ -7,6 +7,7 @@ engine was asked, so these tests read the mapping there rather than trusting the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -26,7 +27,7 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def asked(http: httpx.Client, **params: str) -> tuple[dict[str, object], dict[str, list[str]]]:
+def asked(http: httpx.Client, **params: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The answer, and the query string of the upstream request it was fetched with."""
     response = http.get("/search", params={"api_key": KEY, "no_cache": "true", **params})
     assert response.status_code == 200, response.text

@@ -129,7 +129,7 @@ def _exercise(operation: Any) -> Counter[int]:
 
     @given(st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in modes)))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-    def keeps_its_schema(case: schemathesis.Case) -> None:
+    def keeps_its_schema(case: schemathesis.Case[Any]) -> None:
         response = case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"})
         statuses[response.status_code] += 1
 

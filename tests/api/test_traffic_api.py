@@ -25,12 +25,15 @@ PLANS = {
 
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
-    extra: dict[str, object] = {"plans": PLANS}
+    keys = f"a:roomy:{KEY},t:tight:{TIGHT},b:broke:{BROKE},h:tight:{HELD}"
     if request.param == "redis":
         redis_url: str = request.getfixturevalue("redis_url")
-        extra.update(redis_url=redis_url, key_prefix=unique_prefix("traffic"))
-    keys = f"a:roomy:{KEY},t:tight:{TIGHT},b:broke:{BROKE},h:tight:{HELD}"
-    with live_service(keys, **extra) as running:
+        started = live_service(
+            keys, plans=PLANS, redis_url=redis_url, key_prefix=unique_prefix("traffic")
+        )
+    else:
+        started = live_service(keys, plans=PLANS)
+    with started as running:
         yield running
 
 

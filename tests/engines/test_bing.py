@@ -12,13 +12,20 @@ import pytest
 from serpgate.engines.bing import BingEngine
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
-from serpgate.models.response import SerpData
+from serpgate.models.response import SerpData, Sitelinks
 from tests.conftest import serp_page
 from tests.golden import assert_golden
 
 
 def _parse(page: str, q: str, **params: object) -> SerpData:
     return BingEngine().parse(serp_page(page), SearchParams(engine="bing", q=q, **params))
+
+
+def _sitelinks(data: SerpData, ad: int) -> Sitelinks:
+    assert data.ads is not None
+    sitelinks = data.ads[ad].sitelinks
+    assert sitelinks is not None
+    return sitelinks
 
 
 def _query(url: str) -> dict[str, str]:
@@ -200,7 +207,7 @@ class TestDesktop2019Ads:
 
     def test_ad_sitelinks_expanded_and_inline(self, data: SerpData) -> None:
         assert data.ads is not None
-        expanded = data.ads[0].sitelinks and data.ads[0].sitelinks.expanded
+        expanded = _sitelinks(data, 0).expanded
         assert expanded is not None
         assert [(s.title, s.snippet) for s in expanded] == [
             ("Office 365 Funktionen", "Mehr zu den Funktionen. Erleben Sie die Möglichkeiten."),
@@ -213,7 +220,7 @@ class TestDesktop2019Ads:
         ]
         assert expanded[0].link.startswith("https://www.onventoo.com/ch/de/office-365-funktionen?")
         assert (expanded[0].tracking_link or "").startswith("https://www.bing.com/aclick?")
-        inline = data.ads[1].sitelinks and data.ads[1].sitelinks.inline
+        inline = _sitelinks(data, 1).inline
         assert inline is not None
         assert [s.title for s in inline] == [
             "IT Services",
@@ -223,7 +230,7 @@ class TestDesktop2019Ads:
             "IT Service Kosten",
             "Server Housing",
         ]
-        offers = data.ads[3].sitelinks and data.ads[3].sitelinks.inline
+        offers = _sitelinks(data, 3).inline
         assert offers is not None
         assert [s.title for s in offers] == [
             "Tresorit Business - ab 10,00 €/Monat",

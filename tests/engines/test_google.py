@@ -39,8 +39,8 @@ def _parse(page: str, q: str, **params: object) -> SerpData:
     return GoogleEngine().parse(serp_page(f"google/{page}.html"), _params(q, **params))
 
 
-def _parse_html(html: str, **params: object) -> SerpData:
-    return GoogleEngine().parse(html, _params(**params))
+def _parse_html(html: str, q: str = "coffee", **params: object) -> SerpData:
+    return GoogleEngine().parse(html, _params(q, **params))
 
 
 def _query(url: str) -> dict[str, str]:

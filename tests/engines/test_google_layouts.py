@@ -46,7 +46,7 @@ pytestmark = pytest.mark.fixtures
 @functools.cache
 def _parse(page: str) -> SerpData:
     # Parsed once per run: the models are frozen, and the biggest pages take a while.
-    params = SearchParams(engine="google", q="x", **PAGES[page])  # type: ignore[arg-type]
+    params = SearchParams(engine="google", q="x", **PAGES[page])
     return GoogleEngine().parse(serp_page(f"google/{page}.html"), params)
 
 
@@ -629,7 +629,7 @@ def test_block_pages_stay_blocks_on_every_tab(page: str) -> None:
     html = serp_page(f"google/{page}.html")
     for asked in ({}, {"tbm": "nws"}, {"udm": 2}):
         with pytest.raises(BlockedError):
-            GoogleEngine().parse(html, SearchParams(engine="google", q="x", **asked))  # type: ignore[arg-type]
+            GoogleEngine().parse(html, SearchParams(engine="google", q="x", **asked))
 
 
 # Every other engine's captured page, where the fixtures are present (listed at collection).
@@ -645,14 +645,14 @@ def test_another_engines_page_is_never_a_google_success(page: str) -> None:
     html = serp_page(page)
     for asked in ({}, {"tbm": "nws"}, {"udm": 2}, {"udm": 7}):
         with pytest.raises((UnrecognizedPage, BlockedError)):
-            GoogleEngine().parse(html, SearchParams(engine="google", q="x", **asked))  # type: ignore[arg-type]
+            GoogleEngine().parse(html, SearchParams(engine="google", q="x", **asked))
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_truncated_page_is_results_on_the_page_or_unrecognized(page: str) -> None:
     """A body cut off anywhere: what is read is on the page, or the page is refused."""
     html = serp_page(f"google/{page}.html")
-    params = SearchParams(engine="google", q="x", **PAGES[page])  # type: ignore[arg-type]
+    params = SearchParams(engine="google", q="x", **PAGES[page])
     unescaped = html.replace("&amp;", "&")
     for eighth in range(1, 8):
         try:

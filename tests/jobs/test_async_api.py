@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -19,12 +20,20 @@ KEY = "sg_async_test_key"
 
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
-    extra: dict[str, object] = {"webhooks": {"allow_private": True}, "queue": {"batch_max": 5}}
+    keys = f"a:unlimited:{KEY}"
+    webhooks, queue = {"allow_private": True}, {"batch_max": 5}
     if request.param == "redis":
-        extra.update(
-            redis_url=request.getfixturevalue("redis_url"), key_prefix=unique_prefix("async")
+        redis_url: str = request.getfixturevalue("redis_url")
+        started = live_service(
+            keys,
+            webhooks=webhooks,
+            queue=queue,
+            redis_url=redis_url,
+            key_prefix=unique_prefix("async"),
         )
-    with live_service(f"a:unlimited:{KEY}", **extra) as running:
+    else:
+        started = live_service(keys, webhooks=webhooks, queue=queue)
+    with started as running:
         yield running
 
 
@@ -52,9 +61,9 @@ def receiver() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
         server.server_close()
 
 
-def wait_for(check: object, seconds: float = 20) -> None:
+def wait_for(check: Callable[[], bool], seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 
@@ -68,21 +77,21 @@ def test_an_async_search_ends_and_its_webhook_arrives_signed(
     assert accepted.status_code == 200
     search_id = accepted.json()["search_metadata"]["id"]
     assert accepted.json()["search_metadata"]["status"] == "Processing"
-    wait_for(lambda: got)
+    wait_for(lambda: bool(got))
     secret = httpx.get(f"{service.url}/account/webhook", params={"api_key": KEY}).json()["secret"]
     header, body = got[0]
     assert verify(secret, header, body, now=time.time())
     assert f'"id":"{search_id}"'.encode() in body
 
-    def record() -> dict[str, object]:
+    def record() -> dict[str, Any]:
         answer = httpx.get(f"{service.url}/searches/{search_id}.json", params={"api_key": KEY})
-        found: dict[str, object] = answer.json()
+        found: dict[str, Any] = answer.json()
         return found
 
-    wait_for(lambda: record().get("webhook", {}).get("state") == "delivered")  # type: ignore[union-attr]
+    wait_for(lambda: record().get("webhook", {}).get("state") == "delivered")
     final = record()
-    assert final["search_metadata"]["status"] == "Success"  # type: ignore[index]
-    assert final["webhook"]["attempts"][0]["status"] == 204  # type: ignore[index]
+    assert final["search_metadata"]["status"] == "Success"
+    assert final["webhook"]["attempts"][0]["status"] == 204
 
 
 def test_a_private_webhook_is_refused_when_not_allowed() -> None:

@@ -239,8 +239,8 @@ def test_metrics_are_for_operators_only() -> None:
         answered = httpx.get(f"{service.url}/metrics")
         assert answered.status_code == 200
         assert "serpgate_http_requests" in families(answered.text)
-    settings = {"metrics": {"allow_from": [], "token": "scrape-token"}}
-    with live_service(f"m:unlimited:{KEY}", **settings) as service:
+    metrics = {"allow_from": [], "token": "scrape-token"}
+    with live_service(f"m:unlimited:{KEY}", metrics=metrics) as service:
         assert httpx.get(f"{service.url}/metrics").status_code == 403
         assert httpx.get(f"{service.url}/metrics", params={"api_key": KEY}).status_code == 403
         wrong = {"Authorization": "Bearer not-the-token"}

@@ -22,7 +22,7 @@ from serpgate.sandbox.faults import (
     fault_profile,
 )
 from serpgate.sandbox.server import create_sandbox_app
-from tests.upstream.clock import FakeClock
+from tests.fake_clock import FakeClock
 
 BANNING = FaultProfile(ban_after=3, ban_window=10, ban_for=30)
 

@@ -25,6 +25,7 @@ from serpgate.sandbox.world import SandboxWorld
 from serpgate.settings import BrowserSettings, UpstreamSettings
 from serpgate.upstream.impersonate import ImpersonateClient
 from serpgate.upstream.transports import EngineTransports
+from tests.fake_clock import FakeClock
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36"
 
@@ -65,8 +66,8 @@ async def test_plain_http_gets_the_wall_and_a_solved_cookie_gets_results() -> No
 
 
 def test_the_cookie_is_bound_to_address_and_expires() -> None:
-    now = [1000.0]
-    wall = JavaScriptWall(cookie_ttl=60, clock=lambda: now[0])
+    clock = FakeClock()
+    wall = JavaScriptWall(cookie_ttl=60, clock=clock)
     page = wall.challenge("127.0.0.2", UA, "/google", "q=tea")
     cookie = {COOKIE: solve(page)}
     assert wall.admits("127.0.0.2", UA, cookie)
@@ -75,7 +76,7 @@ def test_the_cookie_is_bound_to_address_and_expires() -> None:
     forged = value[:-1] + ("1" if value.endswith("0") else "0")
     assert not wall.admits("127.0.0.2", UA, {COOKIE: forged})
     assert not wall.admits("127.0.0.2", UA, {COOKIE: "garbage"})
-    now[0] += 61
+    clock.advance(61)
     assert not wall.admits("127.0.0.2", UA, cookie)
 
 

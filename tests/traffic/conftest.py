@@ -15,25 +15,14 @@ from serpgate.store.base import Store
 from serpgate.store.memory import MemoryStore
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import StoreHealth
+from tests.fake_clock import FakeClock
 from tests.redis_server import free_port
 
 
-class Clock:
-    """A clock that moves only when told; callable like ``time.time``."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    # A Unix time of today's order: the traffic layer keys windows and dates by wall time.
+    return FakeClock(1_700_000_000.0)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from serpgate.store.redis import RedisStore
 from serpgate.traffic.cache import SearchCache, cache_key
 from serpgate.traffic.health import StoreHealth
 from serpgate.traffic.lru import LocalLRU
-from tests.traffic.conftest import Clock
+from tests.fake_clock import FakeClock
 
 SETTINGS = CacheSettings(
     ttl=100, ttl_jitter=0.1, stale_while_revalidate=50, stale_if_error=500, compress_above=1000
@@ -44,8 +44,8 @@ class CountingStore:
 
 def make_cache(
     store: Store,
-    clock: Clock,
-    local_clock: Clock | None = None,
+    clock: FakeClock,
+    local_clock: FakeClock | None = None,
     settings: CacheSettings = SETTINGS,
 ) -> SearchCache:
     return SearchCache(
@@ -53,7 +53,7 @@ def make_cache(
         settings,
         StoreHealth(timeout=5.0),
         clock=clock,
-        local_clock=local_clock or Clock(0.0),
+        local_clock=local_clock or FakeClock(0.0),
         rng=random.Random(7),
     )
 
@@ -94,7 +94,7 @@ def test_the_key_tells_apart_what_changes_the_page() -> None:
 # ---- stored form and freshness -------------------------------------------------------------------
 
 
-async def test_an_answer_comes_back_byte_for_byte_and_fresh(store: Store, clock: Clock) -> None:
+async def test_an_answer_comes_back_byte_for_byte_and_fresh(store: Store, clock: FakeClock) -> None:
     cache = make_cache(store, clock)
     await cache.put("cache:bing:{a}", BODY)
     clock.advance(5)
@@ -106,7 +106,7 @@ async def test_an_answer_comes_back_byte_for_byte_and_fresh(store: Store, clock:
     assert await cache.get("cache:bing:{other}") is None
 
 
-async def test_large_answers_are_stored_compressed(store: Store, clock: Clock) -> None:
+async def test_large_answers_are_stored_compressed(store: Store, clock: FakeClock) -> None:
     cache = make_cache(store, clock)
     big = orjson.dumps({"organic_results": [{"title": f"result {i}"} for i in range(500)]})
     await cache.put("big", big)
@@ -122,7 +122,7 @@ async def test_large_answers_are_stored_compressed(store: Store, clock: Clock) -
     assert answer.body == big
 
 
-async def test_freshness_runs_fresh_stale_expired_gone(store: Store, clock: Clock) -> None:
+async def test_freshness_runs_fresh_stale_expired_gone(store: Store, clock: FakeClock) -> None:
     cache = make_cache(store, clock)
     await cache.put("k", BODY)
     entry = await cache.get("k", local=False)
@@ -139,7 +139,7 @@ async def test_freshness_runs_fresh_stale_expired_gone(store: Store, clock: Cloc
     assert seen == ["fresh", "stale", "stale", "expired", "expired", None]
 
 
-async def test_ttls_are_jittered(clock: Clock) -> None:
+async def test_ttls_are_jittered(clock: FakeClock) -> None:
     cache = make_cache(MemoryStore(), clock)
     lives = set()
     for i in range(50):
@@ -153,7 +153,7 @@ async def test_ttls_are_jittered(clock: Clock) -> None:
 
 
 async def test_redis_keeps_an_entry_for_its_longest_window(
-    redis_store: RedisStore, clock: Clock
+    redis_store: RedisStore, clock: FakeClock
 ) -> None:
     cache = make_cache(redis_store, clock)
     await cache.put("k", BODY)
@@ -164,7 +164,7 @@ async def test_redis_keeps_an_entry_for_its_longest_window(
     assert expected - 1000 < ttl_ms <= expected + 1
 
 
-async def test_an_unreadable_entry_is_a_miss(store: Store, clock: Clock) -> None:
+async def test_an_unreadable_entry_is_a_miss(store: Store, clock: FakeClock) -> None:
     await store.set("k", b"not a cache entry at all")
     await store.set("short", b"x")
     cache = make_cache(store, clock)
@@ -176,10 +176,10 @@ async def test_an_unreadable_entry_is_a_miss(store: Store, clock: Clock) -> None
 
 
 async def test_hot_fresh_answers_are_served_without_a_store_read(
-    store: Store, clock: Clock
+    store: Store, clock: FakeClock
 ) -> None:
     counting = CountingStore(store)
-    local_clock = Clock(0.0)
+    local_clock = FakeClock(0.0)
     cache = make_cache(counting, clock, local_clock)  # type: ignore[arg-type]
     await cache.put("k", BODY)
     for _ in range(10):
@@ -195,7 +195,7 @@ async def test_hot_fresh_answers_are_served_without_a_store_read(
     assert counting.gets == 2
 
 
-async def test_a_stale_answer_is_never_served_from_the_local_layer(clock: Clock) -> None:
+async def test_a_stale_answer_is_never_served_from_the_local_layer(clock: FakeClock) -> None:
     counting = CountingStore(MemoryStore())
     settings = SETTINGS.model_copy(update={"local_ttl": 1000.0})
     cache = make_cache(counting, clock, settings=settings)  # type: ignore[arg-type]
@@ -208,7 +208,7 @@ async def test_a_stale_answer_is_never_served_from_the_local_layer(clock: Clock)
 
 
 def test_the_local_layer_is_bounded_by_entries_and_bytes() -> None:
-    clock = Clock(0.0)
+    clock = FakeClock(0.0)
     lru: LocalLRU[str, str] = LocalLRU(max_entries=3, max_bytes=100, ttl=5.0, clock=clock)
     for key in "abcd":
         lru.put(key, key, 10)
@@ -233,7 +233,7 @@ def test_the_local_layer_is_bounded_by_entries_and_bytes() -> None:
 
 
 async def test_with_redis_down_reads_miss_and_writes_are_dropped(
-    dead_redis: RedisStore, clock: Clock
+    dead_redis: RedisStore, clock: FakeClock
 ) -> None:
     health = StoreHealth(timeout=1.0)
     cache = SearchCache(dead_redis, SETTINGS, health, clock=clock)

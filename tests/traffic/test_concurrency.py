@@ -15,10 +15,10 @@ from serpgate.traffic.concurrency import (
     RedisConcurrencyLimiter,
 )
 from serpgate.traffic.health import OnStoreError, StoreHealth
+from tests.fake_clock import FakeClock
 from tests.redis_server import unique_prefix
-from tests.traffic.conftest import Clock
 
-MakeCap = Callable[[Clock, float], ConcurrencyLimiter]
+MakeCap = Callable[[FakeClock, float], ConcurrencyLimiter]
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def make_cap(backend: str, request: pytest.FixtureRequest, health: StoreHealth) 
     return lambda clock, ttl: MemoryConcurrencyLimiter(ttl, clock)
 
 
-async def test_a_key_holds_at_most_its_limit_of_slots(make_cap: MakeCap, clock: Clock) -> None:
+async def test_a_key_holds_at_most_its_limit_of_slots(make_cap: MakeCap, clock: FakeClock) -> None:
     cap = make_cap(clock, 60.0)
     first, second = cap.slot("t", 2), cap.slot("t", 2)
     await first.__aenter__()
@@ -50,7 +50,7 @@ async def test_a_key_holds_at_most_its_limit_of_slots(make_cap: MakeCap, clock: 
 
 
 async def test_the_slot_comes_back_on_errors_and_cancellation(
-    make_cap: MakeCap, clock: Clock
+    make_cap: MakeCap, clock: FakeClock
 ) -> None:
     cap = make_cap(clock, 60.0)
     with pytest.raises(KeyError):
@@ -75,7 +75,9 @@ async def test_the_slot_comes_back_on_errors_and_cancellation(
     assert await cap.in_flight("t") == 0
 
 
-async def test_a_crashed_replicas_slots_expire_after_ttl(make_cap: MakeCap, clock: Clock) -> None:
+async def test_a_crashed_replicas_slots_expire_after_ttl(
+    make_cap: MakeCap, clock: FakeClock
+) -> None:
     cap = make_cap(clock, 30.0)
     crashed = cap.slot("t", 1)
     await crashed.__aenter__()  # and never leaves
@@ -86,7 +88,7 @@ async def test_a_crashed_replicas_slots_expire_after_ttl(make_cap: MakeCap, cloc
         assert await cap.in_flight("t") == 1
 
 
-async def test_no_limit_means_no_cap(make_cap: MakeCap, clock: Clock) -> None:
+async def test_no_limit_means_no_cap(make_cap: MakeCap, clock: FakeClock) -> None:
     cap = make_cap(clock, 60.0)
     async with cap.slot("t", None), cap.slot("t", None):
         assert await cap.in_flight("t") == 0

@@ -8,7 +8,7 @@ import pytest
 
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.health import StoreHealth
-from tests.traffic.conftest import Clock
+from tests.fake_clock import FakeClock
 
 
 async def answer() -> str:
@@ -25,7 +25,7 @@ async def stall() -> str:
 
 
 async def test_a_failure_opens_a_cooldown_and_a_success_after_it_recovers() -> None:
-    clock = Clock(0.0)
+    clock = FakeClock(0.0)
     health = StoreHealth(timeout=1.0, cooldown=2.0, trip_after=1, clock=clock)
     assert await health.call(answer) == "ok"
     with pytest.raises(StoreUnavailable):

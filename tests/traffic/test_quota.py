@@ -12,7 +12,7 @@ from serpgate.store.base import Store
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import StoreHealth
 from serpgate.traffic.quota import QuotaMeter
-from tests.traffic.conftest import Clock
+from tests.fake_clock import FakeClock
 
 SMALL = Plan(name="Small", per_minute=10, per_month=3)
 UNLIMITED = Plan(name="Unlimited")
@@ -21,7 +21,7 @@ MONTH_END = datetime(2024, 3, 31, 23, 30, tzinfo=UTC).timestamp()
 
 
 async def test_searches_count_per_hour_and_month(
-    store: Store, health: StoreHealth, clock: Clock
+    store: Store, health: StoreHealth, clock: FakeClock
 ) -> None:
     clock.now = MONTH_END - 3600
     meter = QuotaMeter(store, health, clock=clock)
@@ -39,7 +39,7 @@ async def test_searches_count_per_hour_and_month(
 
 
 async def test_a_spent_quota_refuses_with_402_until_the_month_turns(
-    store: Store, health: StoreHealth, clock: Clock
+    store: Store, health: StoreHealth, clock: FakeClock
 ) -> None:
     clock.now = MONTH_END
     meter = QuotaMeter(store, health, clock=clock)
@@ -59,7 +59,7 @@ async def test_a_spent_quota_refuses_with_402_until_the_month_turns(
 
 
 async def test_an_unlimited_plan_is_never_refused(
-    store: Store, health: StoreHealth, clock: Clock
+    store: Store, health: StoreHealth, clock: FakeClock
 ) -> None:
     meter = QuotaMeter(store, health, clock=clock)
     await meter.record("t", 1000)
@@ -68,7 +68,7 @@ async def test_an_unlimited_plan_is_never_refused(
     assert (usage.this_month, usage.month_remaining) == (1000, None)
 
 
-async def test_quota_keys_share_one_cluster_slot(redis_store: RedisStore, clock: Clock) -> None:
+async def test_quota_keys_share_one_cluster_slot(redis_store: RedisStore, clock: FakeClock) -> None:
     meter = QuotaMeter(redis_store, StoreHealth(timeout=5.0), clock=clock)
     await meter.record("tenant-1")
     keys = [k.decode() async for k in redis_store.client.scan_iter(match=f"{redis_store.prefix}*")]

@@ -23,13 +23,13 @@ from serpgate.traffic.ratelimit import (
     RedisRateLimiter,
     plan_limits,
 )
+from tests.fake_clock import FakeClock
 from tests.redis_server import free_port, throwaway_redis, unique_prefix
-from tests.traffic.conftest import Clock
 
 # A unix time on an hour boundary, so minute and hour windows start together.
 HOUR_START = 472_222 * 3600.0
 
-MakeLimiter = Callable[[Clock], RateLimiter]
+MakeLimiter = Callable[[FakeClock], RateLimiter]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_a_plan_sets_a_minute_and_an_hour_limit() -> None:
 async def test_admits_up_to_the_limit_then_refuses_naming_the_limit(
     make_limiter: MakeLimiter,
 ) -> None:
-    clock = Clock(HOUR_START)
+    clock = FakeClock(HOUR_START)
     limiter = make_limiter(clock)
     minute = Limit("minute", 5, 60)
     admitted = await hits(limiter, [minute], 5)
@@ -83,7 +83,7 @@ async def test_admits_up_to_the_limit_then_refuses_naming_the_limit(
 
 
 async def test_retry_after_is_exactly_when_the_request_fits(make_limiter: MakeLimiter) -> None:
-    clock = Clock(HOUR_START + 40)
+    clock = FakeClock(HOUR_START + 40)
     limiter = make_limiter(clock)
     limit = Limit("minute", 4, 60)
     await hits(limiter, [limit], 4)
@@ -99,7 +99,7 @@ async def test_retry_after_is_exactly_when_the_request_fits(make_limiter: MakeLi
 
 
 async def test_the_previous_window_weighs_on_the_current_one(make_limiter: MakeLimiter) -> None:
-    clock = Clock(HOUR_START + 59)
+    clock = FakeClock(HOUR_START + 59)
     limiter = make_limiter(clock)
     limit = Limit("minute", 10, 60)
     assert all(d.allowed for d in await hits(limiter, [limit], 10))
@@ -109,7 +109,7 @@ async def test_the_previous_window_weighs_on_the_current_one(make_limiter: MakeL
 
 
 async def test_a_refused_request_counts_against_no_limit(make_limiter: MakeLimiter) -> None:
-    clock = Clock(HOUR_START)
+    clock = FakeClock(HOUR_START)
     limiter = make_limiter(clock)
     limits = [Limit("minute", 2, 60), Limit("hour", 100, 3600)]
     assert all(d.allowed for d in await hits(limiter, limits, 2))
@@ -124,7 +124,7 @@ async def test_a_refused_request_counts_against_no_limit(make_limiter: MakeLimit
 
 
 async def test_the_headers_show_the_limit_nearest_to_spent(make_limiter: MakeLimiter) -> None:
-    clock = Clock(HOUR_START)
+    clock = FakeClock(HOUR_START)
     limiter = make_limiter(clock)
     limits = [Limit("minute", 10, 60), Limit("hour", 3, 3600)]
     decision = await limiter.hit("tenant", limits)
@@ -133,7 +133,7 @@ async def test_the_headers_show_the_limit_nearest_to_spent(make_limiter: MakeLim
 
 
 async def test_subjects_do_not_share_limits(make_limiter: MakeLimiter) -> None:
-    limiter = make_limiter(Clock(HOUR_START))
+    limiter = make_limiter(FakeClock(HOUR_START))
     limit = Limit("minute", 1, 60)
     assert (await limiter.hit("a", [limit])).allowed
     assert (await limiter.hit("b", [limit])).allowed
@@ -141,14 +141,14 @@ async def test_subjects_do_not_share_limits(make_limiter: MakeLimiter) -> None:
 
 
 async def test_a_cost_that_can_never_fit_is_a_programming_error(make_limiter: MakeLimiter) -> None:
-    limiter = make_limiter(Clock(HOUR_START))
+    limiter = make_limiter(FakeClock(HOUR_START))
     with pytest.raises(ValueError, match="never fit"):
         await limiter.hit("tenant", [Limit("minute", 2, 60)], cost=3)
 
 
 async def test_a_span_of_one_window_can_hold_more_than_n(make_limiter: MakeLimiter) -> None:
     """The documented limit of the guarantee: a burst at a window's end is weighed as spread out."""
-    clock = Clock(HOUR_START + 59.9)
+    clock = FakeClock(HOUR_START + 59.9)
     limiter = make_limiter(clock)
     limit = Limit("minute", 10, 60)
     assert sum(d.allowed for d in await hits(limiter, [limit], 10)) == 10
@@ -242,7 +242,7 @@ arrival_patterns = st.lists(st.tuples(gaps, st.integers(1, 2)), min_size=10, max
 def test_every_arrival_pattern_keeps_the_stated_guarantees(
     kind: str, request: pytest.FixtureRequest, key_prefix: str
 ) -> None:
-    clock = Clock(0.0)
+    clock = FakeClock(0.0)
     with asyncio.Runner() as runner:
         store: RedisStore | None = None
         limiter: RateLimiter
@@ -295,7 +295,7 @@ async def _drop(store: RedisStore, prefix: str) -> None:
 async def test_redis_makes_the_write_with_the_admission_and_never_for_a_refusal(
     redis_store: RedisStore, health: StoreHealth
 ) -> None:
-    limiter = RedisRateLimiter(redis_store, health, clock=Clock(HOUR_START))
+    limiter = RedisRateLimiter(redis_store, health, clock=FakeClock(HOUR_START))
     limit = Limit("minute", 2, 60)
     writes = [StoreWrite(f"search:{{t}}:{i}", b'{"n": %d}' % i, 30.0) for i in range(3)]
     decisions = [await limiter.hit("t", [limit], then_store=w) for w in writes]

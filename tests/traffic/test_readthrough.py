@@ -20,7 +20,7 @@ from serpgate.traffic.health import StoreHealth
 from serpgate.traffic.lease import Leases, MemoryLeases, RedisLeases
 from serpgate.traffic.readthrough import ReadThroughCache
 from serpgate.traffic.shedding import LoadShedder
-from tests.traffic.conftest import Clock
+from tests.fake_clock import FakeClock
 
 SETTINGS = CacheSettings(ttl=100, ttl_jitter=0, stale_while_revalidate=50, stale_if_error=500)
 KEY = "cache:bing:{abc}"
@@ -45,7 +45,7 @@ class Engine:
 class Replicas:
     """Read-through caches as separate replicas would have them, over one shared store."""
 
-    def __init__(self, backend: str, clock: Clock, url: str, prefix: str) -> None:
+    def __init__(self, backend: str, clock: FakeClock, url: str, prefix: str) -> None:
         self.backend = backend
         self.clock = clock
         self.url = url
@@ -81,7 +81,7 @@ class Replicas:
 
 @pytest.fixture
 async def replicas(
-    backend: str, clock: Clock, redis_url: str, key_prefix: str
+    backend: str, clock: FakeClock, redis_url: str, key_prefix: str
 ) -> AsyncIterator[Replicas]:
     made = Replicas(backend, clock, redis_url, key_prefix)
     yield made
@@ -131,7 +131,7 @@ async def test_200_searches_across_two_replicas_fetch_once(replicas: Replicas) -
 
 
 async def test_a_stale_answer_comes_at_once_and_is_refreshed_once(
-    replicas: Replicas, clock: Clock
+    replicas: Replicas, clock: FakeClock
 ) -> None:
     answers, engine = replicas.make(), Engine(delay=0.1)
     await answers.get(KEY, engine.fetch)
@@ -145,7 +145,9 @@ async def test_a_stale_answer_comes_at_once_and_is_refreshed_once(
     assert engine.calls == 2
 
 
-async def test_stale_readers_on_two_replicas_refresh_once(replicas: Replicas, clock: Clock) -> None:
+async def test_stale_readers_on_two_replicas_refresh_once(
+    replicas: Replicas, clock: FakeClock
+) -> None:
     first, second, engine = replicas.make(), replicas.make(), Engine(delay=0.1)
     await first.get(KEY, engine.fetch)
     clock.advance(120)
@@ -170,7 +172,7 @@ async def test_stale_readers_on_two_replicas_refresh_once(replicas: Replicas, cl
     ],
 )
 async def test_a_failed_fetch_serves_the_stale_copy_marked(
-    replicas: Replicas, clock: Clock, failure: UpstreamError | ServiceUnavailable
+    replicas: Replicas, clock: FakeClock, failure: UpstreamError | ServiceUnavailable
 ) -> None:
     answers, engine = replicas.make(), Engine()
     await answers.get(KEY, engine.fetch)
@@ -188,7 +190,7 @@ async def test_a_failed_fetch_serves_the_stale_copy_marked(
     assert engine.calls == 2
 
 
-async def test_a_failed_fetch_without_a_copy_fails(replicas: Replicas, clock: Clock) -> None:
+async def test_a_failed_fetch_without_a_copy_fails(replicas: Replicas, clock: FakeClock) -> None:
     answers, engine = replicas.make(), Engine()
     engine.failure = TransientUpstreamError("engine reset the connection")
     with pytest.raises(TransientUpstreamError):
@@ -211,7 +213,7 @@ async def test_no_cache_skips_the_answer_but_refreshes_the_entry(replicas: Repli
 
 
 async def test_past_the_shedding_bound_uncached_searches_fail_at_once(
-    replicas: Replicas, clock: Clock
+    replicas: Replicas, clock: FakeClock
 ) -> None:
     shedder = LoadShedder(1, retry_after=2.0)
     answers = replicas.make(shedder)
@@ -280,7 +282,7 @@ async def test_a_cancelled_client_cancels_nothing_for_the_others(replicas: Repli
 
 
 async def test_with_redis_down_searches_still_get_answers(
-    dead_redis: RedisStore, clock: Clock
+    dead_redis: RedisStore, clock: FakeClock
 ) -> None:
     health = StoreHealth(timeout=1.0)
     answers = ReadThroughCache(

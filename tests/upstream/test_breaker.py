@@ -6,7 +6,7 @@ import pytest
 
 from serpgate.settings import BreakerSettings
 from serpgate.upstream.breaker import HALF_OPEN_RETRY_AFTER, BreakerState, CircuitBreaker
-from tests.upstream.clock import FakeClock
+from tests.fake_clock import FakeClock
 
 SETTINGS = BreakerSettings(window=10, min_calls=4, failure_rate=0.5, open_for=30, half_open_calls=2)
 

@@ -11,7 +11,7 @@ from serpgate.errors import ServiceUnavailable
 from serpgate.settings import ProxySettings
 from serpgate.upstream.capacity import exits_needed, sustainable_rate
 from serpgate.upstream.proxies import Exit, ProxyPool
-from tests.upstream.clock import FakeClock
+from tests.fake_clock import FakeClock
 from tests.upstream.test_fetcher import page, rig
 
 EXITS = [Exit.proxy(f"http://127.0.0.{n}:3128") for n in range(2, 12)]

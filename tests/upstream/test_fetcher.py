@@ -29,7 +29,7 @@ from serpgate.upstream.client import RawResponse
 from serpgate.upstream.fetcher import Fetcher, FetchOutcome, Parser, parse_inline
 from serpgate.upstream.proxies import Exit, ExitState, ProxyPool
 from serpgate.upstream.retry import RetryPolicy
-from tests.upstream.clock import FakeClock
+from tests.fake_clock import FakeClock
 
 PARAMS = SearchParams(engine="stub", q="coffee")
 EXITS = [Exit.proxy(f"http://u:p@127.0.0.{n}:3128") for n in (2, 3, 4)]

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from serpgate.settings import ProxySettings
 from serpgate.upstream.proxies import Choice, Exit, ExitState, ProxyPool, load_exits
-from tests.upstream.clock import FakeClock
+from tests.fake_clock import FakeClock
 
 SETTINGS = ProxySettings(
     eject_after=3,

@@ -253,19 +253,14 @@ class YandexEngine(Engine):
             return None
         for footnote in body.css(".FuturisFootnote"):
             footnote.decompose()
-        blocks: list[AiOverviewTextBlock] = []
-        for node in body.iter():
-            classes = node.attributes.get("class") or ""
-            if node.tag in ("h2", "h3", "h4"):
-                if text := node_text(node):
-                    blocks.append(AiOverviewTextBlock(type="heading", snippet=text))
-            elif "FuturisMarkdown-Paragraph" in classes:
-                if text := node_text(node):
-                    blocks.append(AiOverviewTextBlock(type="paragraph", snippet=text))
-            elif node.tag in ("ul", "ol"):
-                items = [text for li in node.css("li") if (text := node_text(li))]
-                if items:
-                    blocks.append(AiOverviewTextBlock(type="list", list=items))
+        blocks = _ai_text_blocks(body)
+        references = self._ai_references(answer)
+        if not blocks:
+            return None
+        return AiOverview(text_blocks=blocks, references=references or None)
+
+    def _ai_references(self, answer: LexborNode) -> list[AiOverviewReference]:
+        """The sources listed under the neural answer, each named by its host."""
         references: list[AiOverviewReference] = []
         for anchor in answer.css(".FuturisGPTMessage-SourcesItem a[href]"):
             link = self._absolute(anchor.attributes.get("href"))
@@ -274,9 +269,7 @@ class YandexEngine(Engine):
                 references.append(
                     AiOverviewReference(index=len(references), title=host, link=link, source=host)
                 )
-        if not blocks:
-            return None
-        return AiOverview(text_blocks=blocks, references=references or None)
+        return references
 
     def _sitelinks(self, item: LexborNode, title: LexborNode) -> Sitelinks | None:
         found: list[Sitelink] = []
@@ -370,3 +363,21 @@ def _total_results(text: str) -> int | None:
         return None
     scale = _SCALE.get((match.group(2) or "").lower(), 1)
     return int(digits) * scale
+
+
+def _ai_text_blocks(body: LexborNode) -> list[AiOverviewTextBlock]:
+    """The neural answer's Markdown as SerpApi's text blocks: headings, paragraphs, lists."""
+    blocks: list[AiOverviewTextBlock] = []
+    for node in body.iter():
+        classes = node.attributes.get("class") or ""
+        if node.tag in ("h2", "h3", "h4"):
+            if text := node_text(node):
+                blocks.append(AiOverviewTextBlock(type="heading", snippet=text))
+        elif "FuturisMarkdown-Paragraph" in classes:
+            if text := node_text(node):
+                blocks.append(AiOverviewTextBlock(type="paragraph", snippet=text))
+        elif node.tag in ("ul", "ol"):
+            items = [text for li in node.css("li") if (text := node_text(li))]
+            if items:
+                blocks.append(AiOverviewTextBlock(type="list", list=items))
+    return blocks

@@ -96,67 +96,9 @@ def create_sandbox_app(
         fingerprinted=set(fingerprinted),
     )
 
-    def handler(emulator: Emulator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        engine = emulator.engine
-
-        async def serve(request: web.Request) -> web.StreamResponse:
-            state = request.app[STATE]
-            stats = state.stats
-            stats[f"{engine}.requests"] += 1
-            address = request.remote or "unknown"
-            state.clients[engine, address] += 1
-            outage = state.outages.get(engine)
-            if outage is not None:
-                stats[f"{engine}.injected.outage"] += 1
-                if outage.answers is not None:
-                    outage.answers -= 1
-                    if outage.answers <= 0:
-                        del state.outages[engine]
-                return _status(outage.status, outage.retry_after)
-            if engine in state.blocked:
-                stats[f"{engine}.blocked"] += 1
-                return web.Response(text=emulator.render_block(), content_type="text/html")
-            if engine in state.fingerprinted and not state.fingerprints.browser_like(request):
-                stats[f"{engine}.fingerprint_refused"] += 1
-                block = emulator.render_block()
-                return web.Response(status=403, text=block, content_type="text/html")
-            plan = state.faults.plan(engine, address)
-            if plan.fault is Fault.CAPTCHA:
-                stats[f"{engine}.injected.captcha"] += 1
-                if plan.ban is not None:
-                    stats[f"{engine}.bans.{plan.ban}"] += 1
-                return web.Response(
-                    status=plan.status, text=emulator.render_block(), content_type="text/html"
-                )
-            agent = request.headers.get("User-Agent", "")
-            if engine in state.walled and not state.wall.admits(address, agent, request.cookies):
-                stats[f"{engine}.walled"] += 1
-                wall = state.wall.challenge(address, agent, f"/{engine}", request.query_string)
-                return web.Response(text=wall, content_type="text/html")
-            if plan.delay >= SLOW_AFTER:
-                stats[f"{engine}.injected.slow"] += 1
-            if plan.delay > 0:
-                await clock.sleep(plan.delay)
-            asked = emulator.page_request(request.query)
-            if asked is None:
-                stats[f"{engine}.bad_request"] += 1
-                return web.Response(status=400, text="missing query")
-            if plan.fault is not None:
-                stats[f"{engine}.injected.{plan.fault.value}"] += 1
-                if plan.fault is not Fault.TRUNCATE:
-                    return _fail(request, plan, state.faults.profile)
-            page = world.page(asked.query, asked.page, asked.num)
-            body = emulator.render(page, f"/{engine}")
-            if plan.fault is Fault.TRUNCATE:
-                return await _truncated(request, body.encode())
-            stats[f"{engine}.served"] += 1
-            return web.Response(text=body, content_type="text/html")
-
-        return serve
-
     for emulator in emulators:
         for path in emulator.paths:
-            app.router.add_get(f"/{emulator.engine}{path}", handler(emulator))
+            app.router.add_get(f"/{emulator.engine}{path}", _handler(emulator, world, clock))
         app.router.add_get(f"/{emulator.engine}/httpservice/retry/enablejs", _enablejs)
     app.router.add_get("/_sandbox/stats", _stats)
     app.router.add_get("/_sandbox/clients", _clients)
@@ -165,6 +107,89 @@ def create_sandbox_app(
     app.router.add_post("/_sandbox/wall", _toggle("walled"))
     app.router.add_post("/_sandbox/fingerprint", _toggle("fingerprinted"))
     return app
+
+
+def _handler(
+    emulator: Emulator, world: Corpus, clock: Clock
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """One engine's page route: each gate in turn (outage, block, fingerprint, fault plan,
+    wall), then the page from ``world``, with the plan's faults applied."""
+    engine = emulator.engine
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        stats = state.stats
+        stats[f"{engine}.requests"] += 1
+        address = request.remote or "unknown"
+        state.clients[engine, address] += 1
+        refused = _refusal(state, emulator, request)
+        if refused is not None:
+            return refused
+        plan = state.faults.plan(engine, address)
+        challenged = _challenge(state, emulator, request, address, plan)
+        if challenged is not None:
+            return challenged
+        if plan.delay >= SLOW_AFTER:
+            stats[f"{engine}.injected.slow"] += 1
+        if plan.delay > 0:
+            await clock.sleep(plan.delay)
+        asked = emulator.page_request(request.query)
+        if asked is None:
+            stats[f"{engine}.bad_request"] += 1
+            return web.Response(status=400, text="missing query")
+        if plan.fault is not None:
+            stats[f"{engine}.injected.{plan.fault.value}"] += 1
+            if plan.fault is not Fault.TRUNCATE:
+                return _fail(request, plan, state.faults.profile)
+        page = world.page(asked.query, asked.page, asked.num)
+        body = emulator.render(page, f"/{engine}")
+        if plan.fault is Fault.TRUNCATE:
+            return await _truncated(request, body.encode())
+        stats[f"{engine}.served"] += 1
+        return web.Response(text=body, content_type="text/html")
+
+    return serve
+
+
+def _refusal(state: SandboxState, emulator: Emulator, request: web.Request) -> web.Response | None:
+    """What answers before any fault is planned: an outage, a block, a refused fingerprint."""
+    engine, stats = emulator.engine, state.stats
+    outage = state.outages.get(engine)
+    if outage is not None:
+        stats[f"{engine}.injected.outage"] += 1
+        if outage.answers is not None:
+            outage.answers -= 1
+            if outage.answers <= 0:
+                del state.outages[engine]
+        return _status(outage.status, outage.retry_after)
+    if engine in state.blocked:
+        stats[f"{engine}.blocked"] += 1
+        return web.Response(text=emulator.render_block(), content_type="text/html")
+    if engine in state.fingerprinted and not state.fingerprints.browser_like(request):
+        stats[f"{engine}.fingerprint_refused"] += 1
+        block = emulator.render_block()
+        return web.Response(status=403, text=block, content_type="text/html")
+    return None
+
+
+def _challenge(
+    state: SandboxState, emulator: Emulator, request: web.Request, address: str, plan: FaultPlan
+) -> web.Response | None:
+    """What a client meets instead of the page: a planned CAPTCHA, or the JavaScript wall."""
+    engine, stats = emulator.engine, state.stats
+    if plan.fault is Fault.CAPTCHA:
+        stats[f"{engine}.injected.captcha"] += 1
+        if plan.ban is not None:
+            stats[f"{engine}.bans.{plan.ban}"] += 1
+        return web.Response(
+            status=plan.status, text=emulator.render_block(), content_type="text/html"
+        )
+    agent = request.headers.get("User-Agent", "")
+    if engine in state.walled and not state.wall.admits(address, agent, request.cookies):
+        stats[f"{engine}.walled"] += 1
+        wall = state.wall.challenge(address, agent, f"/{engine}", request.query_string)
+        return web.Response(text=wall, content_type="text/html")
+    return None
 
 
 async def _enablejs(request: web.Request) -> web.Response:

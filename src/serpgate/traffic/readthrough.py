@@ -99,6 +99,14 @@ class ReadThroughCache:
         cached = self._cache.peek(key)
         return None if cached is None else Served(cached.body, "cache", cached.age)
 
+    async def _admissions_done(self, key: str) -> None:
+        """Wait until no search is being admitted for ``key``, or until its fetch flies."""
+        while not self._coalescer.flying(key):
+            admitting = self._admitting.get(key)
+            if admitting is None:
+                return
+            await admitting.wait()
+
     async def get(
         self,
         key: str,
@@ -126,11 +134,8 @@ class ReadThroughCache:
         # Joining a fetch already under way costs no upstream capacity, so it takes no slot. The
         # slot is taken before the flight starts, so a search arriving while another one is
         # being admitted for the same key waits for that admission before it decides.
-        while admit is not None and not self._coalescer.flying(key):
-            admitting = self._admitting.get(key)
-            if admitting is None:
-                break
-            await admitting.wait()
+        if admit is not None:
+            await self._admissions_done(key)
         marker = None
         if admit is None or self._coalescer.flying(key):
             admit = contextlib.nullcontext()

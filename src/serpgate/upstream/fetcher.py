@@ -48,7 +48,7 @@ from serpgate.upstream.budget import RetryBudget
 from serpgate.upstream.capacity import CapacitySnapshot
 from serpgate.upstream.classify import OK, Outcome, Verdict, judge_answer, judge_error
 from serpgate.upstream.client import RawResponse
-from serpgate.upstream.proxies import Exit, Lease, PoolSnapshot, ProxyPool
+from serpgate.upstream.proxies import Choice, Exit, Lease, PoolSnapshot, ProxyPool
 from serpgate.upstream.retry import RetryPolicy
 from serpgate.upstream.stats import StatsSnapshot, UpstreamStats
 
@@ -281,45 +281,12 @@ class Fetcher:
         while True:
             previous = search.verdict
             exit_only = previous is not None and not previous.engine_at_fault
-            if previous is not None:
-                free = exit_only and self.retry.allows_exit_retry(search.exit_retries)
-                if not free and not self.retry.allows(search.attempts, search.exit_retries):
-                    raise self._final(search)
-            choice = self.pool.choose(name, avoid=search.tried)
-            if choice.wait > 0:
-                # Every exit rests: wait for the first back, then choose again among all that
-                # are back by then, rather than queue every waiting search on one exit.
-                if choice.wait >= search.deadline - self._clock():
-                    if previous is not None:
-                        raise self._final(search)
-                    raise ServiceUnavailable(
-                        f"pool saturated for {name}: every exit is resting", choice.wait
-                    )
-                await self._sleep(choice.wait)
-                continue
-            delay = 0.0
+            self._check_another_attempt(search)
             # Only a fault the engine may share spends the budget (see the module's docstring).
             retrying = previous is not None and previous.engine_at_fault
-            # Backoff and Retry-After are for whoever failed: the engine (then every exit
-            # waits) or an exit that must be used again. After the fault of one exit alone,
-            # another exit goes at once: waiting would spare nobody.
-            if previous is not None and (
-                previous.engine_at_fault or choice.via == search.tried[-1]
-            ):
-                wanted = self.retry.delay(search.attempts - 1, previous.retry_after)
-                # Time already spent waiting for a resting exit counts towards it.
-                delay = max(0.0, search.last_ended + wanted - self._clock())
-            if delay >= search.deadline - self._clock():
-                if previous is not None:
-                    raise self._final(search)
-                raise UpstreamTimeout(f"{name}: the deadline passed before the first attempt")
-            if delay > 0:
-                await self._sleep(delay)
-                # The exit chosen before the sleep may have been taken or rested meanwhile.
-                continue_with = self.pool.choose(name, avoid=search.tried)
-                if continue_with.wait > 0:
-                    continue
-                choice = continue_with
+            choice = await self._next_exit(search, previous)
+            if choice is None:
+                continue
             if retrying and not budget.try_start_retry():
                 raise self._final(search)
             if exit_only:
@@ -339,6 +306,51 @@ class Fetcher:
             verdict = search.verdict
             if verdict is not None and verdict.outcome is Outcome.FATAL:
                 raise self._final(search)
+
+    def _check_another_attempt(self, search: _Search) -> None:
+        """Raise the search's final error when the retry policy allows no further attempt."""
+        previous = search.verdict
+        if previous is None:
+            return
+        exit_only = not previous.engine_at_fault
+        free = exit_only and self.retry.allows_exit_retry(search.exit_retries)
+        if not free and not self.retry.allows(search.attempts, search.exit_retries):
+            raise self._final(search)
+
+    async def _next_exit(self, search: _Search, previous: Verdict | None) -> Choice | None:
+        """The exit for the next attempt, once its rest and backoff are waited out; ``None`` when
+        the wait changed which exits are free, so the caller must look again."""
+        name = search.engine.name
+        choice = self.pool.choose(name, avoid=search.tried)
+        if choice.wait > 0:
+            # Every exit rests: wait for the first back, then choose again among all that
+            # are back by then, rather than queue every waiting search on one exit.
+            if choice.wait >= search.deadline - self._clock():
+                if previous is not None:
+                    raise self._final(search)
+                raise ServiceUnavailable(
+                    f"pool saturated for {name}: every exit is resting", choice.wait
+                )
+            await self._sleep(choice.wait)
+            return None
+        delay = 0.0
+        # Backoff and Retry-After are for whoever failed: the engine (then every exit
+        # waits) or an exit that must be used again. After the fault of one exit alone,
+        # another exit goes at once: waiting would spare nobody.
+        if previous is not None and (previous.engine_at_fault or choice.via == search.tried[-1]):
+            wanted = self.retry.delay(search.attempts - 1, previous.retry_after)
+            # Time already spent waiting for a resting exit counts towards it.
+            delay = max(0.0, search.last_ended + wanted - self._clock())
+        if delay >= search.deadline - self._clock():
+            if previous is not None:
+                raise self._final(search)
+            raise UpstreamTimeout(f"{name}: the deadline passed before the first attempt")
+        if delay > 0:
+            await self._sleep(delay)
+            # The exit chosen before the sleep may have been taken or rested meanwhile.
+            after = self.pool.choose(name, avoid=search.tried)
+            return None if after.wait > 0 else after
+        return choice
 
     async def _attempt(
         self, search: _Search, via: Exit, breaker: CircuitBreaker, permit: Permit
