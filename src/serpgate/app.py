@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
@@ -61,6 +62,8 @@ from serpgate.upstream.stats import UpstreamStats
 from serpgate.upstream.transports import EngineTransports
 from serpgate.webhooks.sender import WebhookSender
 from serpgate.webhooks.tenants import TenantWebhooks
+
+log = logging.getLogger("serpgate.app")
 
 
 def build_store(settings: Settings) -> Store:
@@ -138,13 +141,23 @@ async def running_services(
             queue=queue,
         )
     finally:
-        await service.close()
-        if queue is not None:
-            await queue.disconnect()
-        await traffic.aclose()
-        parser.close()
-        await transports.close()
-        await store.close()
+        # Each resource is closed whatever the others do: a queue that cannot reach a Redis that
+        # is down must not leave the engines' connection pools open.
+        closers: list[Callable[[], Awaitable[None] | None]] = [
+            service.close,
+            *([queue.disconnect] if queue is not None else []),
+            traffic.aclose,
+            parser.close,
+            transports.close,
+            store.close,
+        ]
+        for close in closers:
+            try:
+                result = close()
+                if result is not None:
+                    await result
+            except Exception:  # logged; the rest still close
+                log.exception("closing %s failed", getattr(close, "__qualname__", close))
 
 
 def search_worker(services: Services) -> SearchWorker:

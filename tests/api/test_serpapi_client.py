@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import serpapi
 
@@ -15,6 +16,9 @@ KEY = "sg_serpapi_client_key"
 @pytest.fixture(scope="module")
 def client() -> Iterator[serpapi.Client]:
     with live_service(f"client:developer:{KEY}") as service:
+        # The first /locations.json call builds the 37,842-place index (seconds, more on a busy
+        # machine); the client's own 10 s timeout is for the calls under test.
+        httpx.get(f"{service.url}/locations.json", params={"q": "a", "limit": 1}, timeout=120)
         client = serpapi.Client(api_key=KEY, timeout=10)
         client.BASE_DOMAIN = service.url
         yield client

@@ -114,3 +114,12 @@ async def test_failures_name_the_engine_the_peer_and_the_cause(rude_peers: dict[
     assert hung_up == f"google: {hang_up} closed the connection before answering"
     silent = await failure(f"http://127.0.0.1:{rude_peers['silent']}/", total=0.5)
     assert silent == "google: no answer from 127.0.0.1 within 0.5 s"
+
+
+async def test_a_send_after_close_opens_nothing(origin: str) -> None:
+    client = UpstreamClient(UpstreamSettings())
+    await client.send("test", UpstreamRequest(url=f"{origin}/big"))
+    await client.close()
+    with pytest.raises(TransientUpstreamError, match="shutting down"):
+        await client.send("test", UpstreamRequest(url=f"{origin}/big"))
+    assert client._sessions == {}

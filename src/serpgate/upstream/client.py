@@ -42,8 +42,13 @@ class UpstreamClient:
     def __init__(self, settings: UpstreamSettings) -> None:
         self._settings = settings
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._closed = False
 
     def _session(self, engine: str) -> aiohttp.ClientSession:
+        if self._closed:
+            # A fetch still running at shutdown (a coalesced leader, a background refresh)
+            # must not open a session that nothing would close.
+            raise TransientUpstreamError(f"{engine}: the service is shutting down")
         session = self._sessions.get(engine)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
@@ -123,5 +128,6 @@ class UpstreamClient:
             raise TransientUpstreamError(message) from exc
 
     async def close(self) -> None:
+        self._closed = True
         sessions, self._sessions = list(self._sessions.values()), {}
         await asyncio.gather(*(s.close() for s in sessions))
