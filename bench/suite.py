@@ -29,7 +29,16 @@ import orjson
 
 from bench import harness, machine, plots, procs, report, wrk
 from bench.harness import Context
-from bench.scenarios import Outcome, cached, concurrency, hostile, overhead, searches, soak
+from bench.scenarios import (
+    Outcome,
+    batch,
+    cached,
+    concurrency,
+    hostile,
+    overhead,
+    searches,
+    soak,
+)
 
 RESULTS = procs.ROOT / "bench" / "results"
 
@@ -50,6 +59,7 @@ SCENARIOS: dict[str, tuple[Runner, Callable[[bool], Any]]] = {
         lambda smoke: concurrency.Config.smoke() if smoke else concurrency.Config(),
     ),
     "soak": (soak.run, lambda smoke: soak.Config.smoke() if smoke else soak.Config()),
+    "batch": (batch.run, lambda smoke: batch.Config.smoke() if smoke else batch.Config()),
 }
 
 

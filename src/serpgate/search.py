@@ -26,9 +26,10 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -269,7 +270,12 @@ class SearchService:
             return None
 
     async def _push(self, job: SearchJob, body: bytes) -> None:
-        """POST the finished search to its webhook, each attempt noted in the archive record."""
+        """POST the finished search to its webhook, each attempt noted in the archive record.
+
+        On the queue this makes one attempt and, if it failed and time remains, queues the same
+        job again for when the next is due (under a key of its own): ``complete`` then finds the
+        search done and only tries the webhook, and no worker waits out a failing receiver.
+        """
         document = orjson.loads(body)
         record = document.pop("webhook", None) or {"url": job.webhook, "attempts": []}
         if record.get("state") in {"delivered", "failed"}:
@@ -285,15 +291,43 @@ class SearchService:
 
         assert job.webhook is not None
         secret = await self._webhooks.secret(job.tenant.id)
-        delivered = await self._sender.deliver(
-            job.webhook, secret, payload, note, attempts_so_far=len(record["attempts"])
-        )
-        if not delivered:
+        delivered: bool | None
+        if self._queue is None:
+            delivered = await self._sender.deliver(
+                job.webhook, secret, payload, note, attempts_so_far=len(record["attempts"])
+            )
+        else:
+            delivered = await self._attempt_once(self._queue, job, secret, payload, note, record)
+        if delivered is False:
             record["state"] = "failed"
             await self._archive_quietly(
                 job.tenant.id, job.search_id, orjson.dumps({**document, "webhook": record})
             )
             log.warning("webhook of search %s not delivered", job.search_id)
+
+    async def _attempt_once(
+        self,
+        queue: SearchQueue,
+        job: SearchJob,
+        secret: str,
+        payload: bytes,
+        note: Callable[[Attempt], Awaitable[None]],
+        record: dict[str, Any],
+    ) -> bool | None:
+        """One attempt; None when the next is queued for when it is due."""
+        assert job.webhook is not None
+        attempt = await self._sender.post(job.webhook, secret, payload)
+        await note(attempt)
+        if attempt.delivered:
+            return True
+        tried = len(record["attempts"])
+        pause = (
+            None if attempt.final else self._sender.pause(tried - 1, record["attempts"][0]["at"])
+        )
+        if pause is None:
+            return False
+        await queue.enqueue(job, after=pause, key=f"{job.search_id}:webhook:{tried}")
+        return None
 
     async def _admit(
         self, tenant: Tenant, then_store: StoreWrite | None = None

@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import SERP_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("cached", "overhead", "searches", "hostile", "concurrency", "soak")
+SCENARIOS = ("cached", "overhead", "searches", "hostile", "concurrency", "soak", "batch")
 
 
 def median(summary: dict[str, Any], key: str) -> float:
@@ -154,6 +154,18 @@ def test_soak_figures(smoke_run: dict[str, Any]) -> None:
     summary = scenario["summary"]
     assert math.isfinite(summary["rss_slope_mb_per_hour"])
     assert summary["window_s"] > 0
+
+
+def test_batch_figures(smoke_run: dict[str, Any]) -> None:
+    scenario = smoke_run["scenarios"]["batch"]
+    summary, searches = scenario["summary"], scenario["config"]["searches"]
+    run = scenario["runs"][0]
+    assert (run["accepted"], run["refused"]) == (searches, 0)
+    # Every search ended Success, each after its one upstream fetch.
+    assert median(summary, "success") == searches
+    assert median(summary, "fetches") == searches
+    assert median(summary, "last_done_s") >= median(summary, "accept_s") > 0
+    assert median(summary, "rate") > 0
 
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="no matplotlib")

@@ -11,6 +11,13 @@ their own list, and a worker takes the next job round-robin over the tenants tha
 ring), so a tenant waits behind at most one job of each other tenant per turn. Jobs saq puts back
 itself (retries, swept jobs, scheduled ones) go on saq's own list, which workers drain first.
 
+A worker that dies leaves its jobs on the active list. saq's sweep finds them once their heartbeat
+has stopped, asks their worker to abort them, waits up to ``abort`` seconds for it to confirm and
+then puts each back on the queue; but it waits for one job after another, so a crash that took ten
+jobs with it left the last one lost for ten abort waits. ``sweep`` here does the same for every
+lost job at once, so a crash costs one wait whatever the concurrency (``ABORT_WAIT``: long enough
+for a live worker, which looks for aborts every second, to let its job go).
+
 A worker with nothing to take blocks on a wake-up list that every enqueue pushes to (at most a
 second, so a retry that pushed no wake-up waits no longer than that). Every key lies under the
 queue's name, which lies under the store's key prefix. The scripts name keys built from that prefix,
@@ -19,11 +26,14 @@ so this queue wants one Redis, not a cluster.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from typing import Any
 
 from redis.asyncio import Redis
-from saq.job import Job
+from saq.job import Job, Status
 from saq.queue.redis import PubSubMultiplexer, RedisQueue
 
 # A tenant's waiting list and the ring; LPOS needs Redis 6.0.6.
@@ -59,9 +69,25 @@ end
 return nil
 """
 
+log = logging.getLogger("serpgate.jobs")
+
+# The active list's jobs with their records, taken by at most one sweeper per ``lock`` seconds.
+_LOST = """
+local found = {}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('SETEX', KEYS[1], ARGV[1], 1)
+    for i, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+        found[i] = {id, redis.call('GET', id)}
+    end
+end
+return found
+"""
+
 FAIR_KEY = "tenant_id"
 # The longest a worker with nothing to do blocks before it looks again.
 IDLE_WAIT = 1.0
+# How long a sweep waits for a lost job's worker to confirm its abort before putting it back.
+ABORT_WAIT = 2.0
 
 
 class FairRedisQueue(RedisQueue):
@@ -76,6 +102,7 @@ class FairRedisQueue(RedisQueue):
         self._lines = self.namespace("line:")
         self._fair_enqueue = redis.register_script(_ENQUEUE)
         self._fair_dequeue = redis.register_script(_DEQUEUE)
+        self._lost = redis.register_script(_LOST)
         self._waiting = True
 
     def stop_waiting(self) -> None:
@@ -141,3 +168,33 @@ class FairRedisQueue(RedisQueue):
                 if wait <= 0:
                     return None
             await self.redis.blpop([self._wake], timeout=max(wait, 0.01))
+
+    async def sweep(self, lock: int = 60, abort: float = ABORT_WAIT) -> list[str]:
+        """saq's sweep, with every lost job put back at once (see the module's docstring).
+
+        saq's worker calls this with ``lock`` only, its sweep interval: at most one sweep per
+        interval over all workers.
+        """
+        found = await self._lost(keys=[self._sweep, self._active], args=[lock], client=self.redis)
+        swept = await asyncio.gather(*(self._sweep_one(id_, raw, abort) for id_, raw in found))
+        return [id_.decode() for (id_, _), was in zip(found, swept, strict=True) if was]
+
+    async def _sweep_one(self, job_id: bytes, raw: bytes | None, abort: float) -> bool:
+        job = self.deserialize(raw)
+        if job is None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrem(self._active, 0, job_id.decode())
+                pipe.zrem(self._incomplete, job_id)
+                await pipe.execute()
+            return True
+        if job.status == Status.ACTIVE and not job.stuck:
+            return False
+        await self.abort(job, error=self.swept_error_message)
+        with contextlib.suppress(TimeoutError):
+            await job.refresh(abort)
+        log.warning("job %s lost with its worker (no heartbeat): swept", job.key)
+        if job.retryable:
+            await self.retry(job, error=self.swept_error_message)
+        else:
+            await self.finish(job, Status.ABORTED, error=self.swept_error_message)
+        return True

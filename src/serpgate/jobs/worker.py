@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,12 +44,17 @@ class SearchQueue:
         self.queue = queue
         self._settings = settings
 
-    async def enqueue(self, job: SearchJob) -> None:
+    async def enqueue(self, job: SearchJob, *, after: float = 0.0, key: str | None = None) -> None:
+        """Queue ``job`` under ``key`` (its search id by default), to run ``after`` seconds on.
+
+        A delayed job waits in saq's schedule until it is due (saq looks every second).
+        """
         await self.queue.enqueue(
             Job(
                 function=FUNCTION,
                 kwargs=job.to_kwargs(),
-                key=job.search_id,
+                key=key or job.search_id,
+                scheduled=math.ceil(time.time() + after) if after > 0 else 0,
                 # No overall timeout: the search has its deadline and the webhook its retry_for;
                 # the heartbeat is what tells a live job from a dead worker's.
                 timeout=0,

@@ -6,6 +6,10 @@ including inside the network the guard protects); a 2xx answer is a delivery, an
 ``retry_for`` seconds have passed since the first attempt. Every attempt is reported to
 ``on_attempt`` as it ends, which is how the archive record shows them while they happen.
 A refused target (``RefusedTarget``) is final: retrying cannot make it public.
+
+``deliver`` waits out the backoff itself, which suits a task of its own (the embedded store). On
+the queue a worker must not sit through a failing receiver's pauses, so there each attempt is a
+job: ``post`` once, and ``pause`` says when the next job is due, or that time is up.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ class Attempt:
     @property
     def delivered(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def final(self) -> bool:
+        """A refused target: no later attempt can do better."""
+        return self.error is not None and self.error.startswith("refused")
 
     def as_json(self) -> dict[str, object]:
         found: dict[str, object] = {"at": round(self.at, 3)}
@@ -76,23 +85,36 @@ class WebhookSender:
         *,
         attempts_so_far: int = 0,
     ) -> bool:
-        """True once an attempt was answered 2xx; False when refused or out of time."""
+        """True once an attempt was answered 2xx; False when refused or out of time.
+
+        It waits out each backoff itself: where a queue runs deliveries, each attempt is a job of
+        its own instead (``post``, then ``pause`` to know when the next one is due).
+        """
         started = self._clock()
         attempt = attempts_so_far
         while True:
-            result = await self._post(url, secret, body)
+            result = await self.post(url, secret, body)
             await on_attempt(result)
             if result.delivered:
                 return True
-            if result.error is not None and result.error.startswith("refused"):
+            pause = None if result.final else self.pause(attempt, started)
+            if pause is None:
                 return False
-            pause = self._backoff.delay(attempt)
             attempt += 1
-            if self._clock() + pause - started > self._settings.retry_for:
-                return False
             await self._sleep(pause)
 
-    async def _post(self, url: str, secret: str, body: bytes) -> Attempt:
+    def pause(self, attempt: int, started: float) -> float | None:
+        """The wait after failed attempt ``attempt`` (0 first) of a delivery begun at ``started``.
+
+        None when the next attempt would come later than ``retry_for`` after ``started``.
+        """
+        pause = self._backoff.delay(attempt)
+        if self._clock() + pause - started > self._settings.retry_for:
+            return None
+        return pause
+
+    async def post(self, url: str, secret: str, body: bytes) -> Attempt:
+        """One signed POST of ``body``; what came of it."""
         now = self._clock()
         try:
             check_literal(url, allow_private=self._settings.allow_private)
