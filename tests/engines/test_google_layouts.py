@@ -16,7 +16,7 @@ from serpgate.engines.google import GoogleEngine
 from serpgate.engines.google.recognition import has_results
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
-from serpgate.models.response import SerpData
+from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem, SerpData
 from tests.conftest import SERP_DIR, serp_page
 from tests.golden import assert_golden
 
@@ -48,6 +48,14 @@ def _parse(page: str) -> SerpData:
     # Parsed once per run: the models are frozen, and the biggest pages take a while.
     params = SearchParams(engine="google", q="x", **PAGES[page])
     return GoogleEngine().parse(serp_page(f"google/{page}.html"), params)
+
+
+def _kg_list(graph: KnowledgeGraph | None, name: str) -> list[KnowledgeGraphItem]:
+    """One of the panel's lists, which sit beside its fields under their own names."""
+    assert graph is not None
+    items = (graph.model_extra or {}).get(name)
+    assert isinstance(items, list), f"no {name} list in the knowledge graph"
+    return items
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -108,6 +116,39 @@ class TestDesktop2019VanGogh:
         assert graph.attributes["born"] == "March 30, 1853, Zundert, Netherlands"
         assert graph.source is not None
         assert graph.source.link == "https://en.wikipedia.org/wiki/Vincent_van_Gogh"
+
+    def test_artworks_carousel(self, data: SerpData) -> None:
+        """The "Vincent van Gogh › Artworks" row above the results: 51 cards (aria-setsize)."""
+        graph = data.knowledge_graph
+        assert graph is not None
+        artworks = _kg_list(graph, "artworks")
+        assert len(artworks) == 51
+        first = artworks[0]
+        assert (first.name, first.extensions) == ("The Starry Night", ["1889"])
+        assert first.link is not None
+        assert first.link.startswith(
+            "https://www.google.com/search?gl=us&hl=en&q=The+Starry+Night&stick="
+        )
+        # Its thumbnail is the one the page's script puts in place, not the 1x1 placeholder.
+        assert first.image is not None
+        assert first.image.startswith("data:image/jpeg;base64,/9j/")
+        # "Sunflowers" shows no year on the page.
+        assert (artworks[2].name, artworks[2].extensions) == ("Sunflowers", None)
+        assert [a.name for a in artworks[3:6]] == [
+            "Van Gogh self-portrait",
+            "Café Terrace at Night",
+            "The Potato Eaters",
+        ]
+        # A card the row shows only when scrolled keeps its thumbnail's URL.
+        assert (artworks[-1].name, artworks[-1].extensions) == (
+            "Portrait of Adeline Ravoux",
+            ["1890"],
+        )
+        assert artworks[-1].image is not None
+        assert artworks[-1].image.startswith("https://encrypted-tbn0.gstatic.com/images?q=tbn:")
+
+    def test_carousel_cards_are_not_organic(self, data: SerpData) -> None:
+        assert not any("/search?" in r.link for r in data.organic_results)
 
     def test_top_stories(self, data: SerpData) -> None:
         stories = data.top_stories
@@ -324,6 +365,28 @@ class TestDesktop2021SpiderMan:
         assert data.knowledge_graph.title == "Spider-Man: No Way Home"
         assert len(data.organic_results) == 9
         assert data.organic_results[0].link == "https://www.imdb.com/title/tt10872600/"
+
+    def test_cast_carousel(self, data: SerpData) -> None:
+        """The "Spider-Man: No Way Home / Cast" row: 17 actors with the part each plays."""
+        assert data.knowledge_graph is not None
+        cast = _kg_list(data.knowledge_graph, "cast")
+        assert len(cast) == 17
+        assert [(c.name, c.extensions) for c in cast[:3]] == [
+            ("Tom Holland", ["Spider-Man"]),
+            ("Alfred Molina", ["Dr. Otto Octavius"]),
+            ("Zendaya", ['Michelle "MJ" Jones']),
+        ]
+        assert cast[0].link is not None
+        assert cast[0].link.startswith("https://www.google.com/search?q=Tom+Holland&stick=")
+        assert cast[0].image is not None
+        assert cast[0].image.startswith("data:image/jpeg;base64,")
+        # The last cards are empty shells until scrolled to; their tooltip names the part.
+        assert (cast[-1].name, cast[-1].extensions) == ("Hannibal Buress", ["Coach Wilson"])
+
+    def test_cast_cards_are_not_organic(self, data: SerpData) -> None:
+        names = {c.name for c in _kg_list(data.knowledge_graph, "cast")}
+        assert not any("/search?" in r.link for r in data.organic_results)
+        assert not names & {r.title for r in data.organic_results}
 
 
 class TestDesktop2022LouisVuitton:

@@ -1,0 +1,203 @@
+"""Google's entity carousels: the knowledge graph's lists, SerpApi's "top carousel".
+
+A query about a set of things ("van gogh paintings", "spider man cast") is answered above the
+results, or inside the panel, by a row of entity cards. SerpApi puts each row in
+``knowledge_graph`` under the name of the list (``artworks``, ``cast``), every card a
+``name``, its ``extensions`` (the year, the role), the ``link`` and the ``image``.
+
+What has held since at least 2019, and is what this reads: the row is a
+``g-scrolling-carousel`` (or a ``[role=list]``), each card a link to another Google search for
+that entity, pinned to it with ``stick=``, named by its ``aria-label`` (2019-2023), its
+``data-entityname`` (2021) or its ``title`` ("Tom Holland (Spider-Man)", "Spirited Away"). The
+card's other lines are the extensions. The list's name is the last step of the heading's
+breadcrumb ("Vincent van Gogh › Artworks", "Spider-Man: No Way Home / Cast"), else the fact the
+block is tagged with (``data-attrid="kc:/film/film:cast"``). Rows of unnamed cards (related
+products) are not entity lists and are left alone.
+
+Thumbnails arrive as a 1×1 placeholder that an inline script fills in
+(``_setImagesSrc(['kximg0'], 'data:image/jpeg;base64,…')``); the script's data is read when a
+card's own image is the placeholder, then ``data-src`` and the thumbnail URL in ``data-key``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from serpgate.engines.base import node_text
+from serpgate.engines.google.links import Links
+from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem
+
+_ROWS = "g-scrolling-carousel"
+_FALLBACK_ROWS = "[role='list']"
+_CARDS = "a[href*='stick=']"
+# A row needs this many named cards to be a list rather than a stray link.
+_SHORTEST_ROW = 2
+# How far above a row to look for its heading or its ``data-attrid``.
+_HEADER_DEPTH = 6
+_BREADCRUMB = re.compile(r"\s*[›/>]\s*")
+_KEY = re.compile(r"[^\w]+")
+_PLACEHOLDER = "data:image/gif"
+_IMAGE_SCRIPT = re.compile(r"var s='(data:image/[^']+)';var ii=\[([^\]]*)\];_setImagesSrc")
+_SCRIPT_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+# The fixed fields of the panel: a list never takes one of their names.
+_RESERVED = frozenset(KnowledgeGraph.model_fields)
+
+
+def carousels(tree: LexborHTMLParser, links: Links) -> dict[str, list[KnowledgeGraphItem]]:
+    """Every named entity row on the page, by list name, in page order."""
+    rows = [row for row in tree.css(_ROWS) if row.css_first(_CARDS) is not None]
+    if not rows:
+        rows = [row for row in tree.css(_FALLBACK_ROWS) if row.css_first(_CARDS) is not None]
+    found: dict[str, list[KnowledgeGraphItem]] = {}
+    images: dict[str, str] | None = None
+    for row in rows:
+        cards = [card for card in row.css(_CARDS) if _is_entity_card(card, links)]
+        key = _list_name(row)
+        if len(cards) < _SHORTEST_ROW or not key or key in found or key in _RESERVED:
+            continue
+        if images is None:
+            images = _script_images(tree)
+        found[key] = [_item(card, links, images) for card in cards]
+    return found
+
+
+def _is_entity_card(card: LexborNode, links: Links) -> bool:
+    url = links.absolute(card.attributes.get("href"))
+    return url is not None and links.is_google_search(url) and bool(_name(card))
+
+
+def _name(card: LexborNode) -> str:
+    attributes = card.attributes
+    for name in (
+        attributes.get("aria-label"),
+        attributes.get("data-entityname"),
+        attributes.get("title"),
+    ):
+        if name and name.strip():
+            return name.strip()
+    return ""
+
+
+def _item(card: LexborNode, links: Links, images: dict[str, str]) -> KnowledgeGraphItem:
+    name = _name(card)
+    extensions = _extensions(_lines(card), name) or _title_note(card, name)
+    return KnowledgeGraphItem(
+        name=name,
+        extensions=extensions or None,
+        link=links.absolute(card.attributes.get("href")),
+        image=_image(card, links, images),
+    )
+
+
+def _extensions(lines: list[str], name: str) -> list[str]:
+    """The lines after the name, which a long name wraps over ("Marvel's Spider-" / "Man 2")."""
+    whole = "".join(name.split())
+    read = ""
+    for index, line in enumerate(lines):
+        if read == whole:
+            return lines[index:]
+        read += "".join(line.split())
+        if not whole.startswith(read):
+            return [line for line in lines if line != name]
+    return []
+
+
+def _title_note(card: LexborNode, name: str) -> list[str]:
+    """What the card's tooltip adds to the name, "Jon Favreau (Happy Hogan)": the only copy of
+    the extensions in a card whose body is rendered as the row scrolls."""
+    title = (card.attributes.get("title") or "").strip()
+    note = title.removeprefix(name).strip()
+    if title.startswith(name) and note.startswith("(") and note.endswith(")"):
+        return [note[1:-1].strip()]
+    return []
+
+
+def _lines(card: LexborNode) -> list[str]:
+    """The card's text lines: each innermost ``div`` that holds text (a title split over
+    spans stays one line)."""
+    lines: list[str] = []
+    for block in card.css("div"):
+        # Lexbor's ``css`` matches the node itself too: a leaf finds only itself.
+        if any(inner.mem_id != block.mem_id for inner in block.css("div")):
+            continue
+        text = node_text(block)
+        if text and text not in lines:
+            lines.append(text)
+    return lines
+
+
+def _image(card: LexborNode, links: Links, images: dict[str, str]) -> str | None:
+    img = card.css_first("img")
+    if img is None:
+        return None
+    attributes = img.attributes
+    src = attributes.get("src") or ""
+    if src.startswith("data:") and not src.startswith(_PLACEHOLDER):
+        return src
+    scripted = images.get(attributes.get("id") or "")
+    if scripted:
+        return scripted
+    for url in (src, attributes.get("data-src"), attributes.get("data-key")):
+        if url and not url.startswith("data:"):
+            return links.absolute(url)
+    return None
+
+
+def _script_images(tree: LexborHTMLParser) -> dict[str, str]:
+    """The thumbnails Google's inline scripts put into placeholders, by image ``id``."""
+    images: dict[str, str] = {}
+    for script in tree.css("script"):
+        text = script.text(deep=False)
+        if "_setImagesSrc" not in text:
+            continue
+        for match in _IMAGE_SCRIPT.finditer(text):
+            data = _SCRIPT_ESCAPE.sub(lambda code: chr(int(code.group(1), 16)), match.group(1))
+            for image_id in match.group(2).split(","):
+                images.setdefault(image_id.strip().strip("'\""), data)
+    return images
+
+
+def _list_name(row: LexborNode) -> str:
+    """The list's name: the fact the block is tagged with, else the last step of the
+    breadcrumb heading above the row."""
+    node = row.parent
+    heading = ""
+    for _ in range(_HEADER_DEPTH):
+        if node is None:
+            break
+        attrid = node.attributes.get("data-attrid") or ""
+        if ":" in attrid:
+            return _key(attrid.rsplit(":", 1)[1])
+        heading = heading or _heading(node, row)
+        node = node.parent
+    return _key(heading)
+
+
+def _heading(box: LexborNode, row: LexborNode) -> str:
+    """The last step of the breadcrumb heading ``box`` holds outside ``row``."""
+    for heading in box.css("[role='heading']"):
+        if _inside(heading, row):
+            continue
+        steps = [
+            step
+            for step in heading.text(separator="\n", strip=True).split("\n")
+            if step and not _BREADCRUMB.fullmatch(step)
+        ]
+        if steps:
+            return steps[-1]
+    return ""
+
+
+def _inside(node: LexborNode, container: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id == container.mem_id:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _key(text: str) -> str:
+    return _KEY.sub("_", text.strip().lower()).strip("_")
