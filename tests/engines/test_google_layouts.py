@@ -441,6 +441,16 @@ class TestDesktop2023PlayStation:
     def data(self) -> SerpData:
         return _parse("desktop_2023-09-06_q-playstation-5-games")
 
+    def test_games_carousel(self, data: SerpData) -> None:
+        """The "PlayStation 5 / Video games" row: a name wrapped over two lines is one name."""
+        games = _kg_list(data.knowledge_graph, "video_games")
+        assert len(games) == 51
+        assert [(g.name, g.extensions) for g in games[:2]] == [
+            ("Marvel's Spider-Man 2", ["2023"]),
+            ("Final Fantasy XVI", ["2023"]),
+        ]
+        assert not any("/search?" in r.link for r in data.organic_results)
+
     def test_ads(self, data: SerpData) -> None:
         ads = data.ads
         assert ads is not None
@@ -498,6 +508,19 @@ class TestDesktop2024Miyazaki:
             "28:50",
             "Jul 16, 2020",
         )
+
+    def test_panel_lists(self, data: SerpData) -> None:
+        """The panel's "Movies" and "Books" rows, seven cards each, named as headed."""
+        movies = _kg_list(data.knowledge_graph, "movies")
+        books = _kg_list(data.knowledge_graph, "books")
+        assert [(m.name, m.extensions) for m in movies[:2]] == [
+            ("Spirited Away", ["2001"]),
+            ("My Neighbor Totoro", ["1988"]),
+        ]
+        assert (movies[-1].name, len(movies)) == ("Ponyo", 7)
+        # A title that holds its year still has the year line beside it.
+        assert ("Starting Point: 1979-1996", ["1996"]) in [(b.name, b.extensions) for b in books]
+        assert (books[0].name, books[0].extensions, len(books)) == ("Shuna's Journey", ["1983"], 7)
 
     def test_top_stories(self, data: SerpData) -> None:
         stories = data.top_stories

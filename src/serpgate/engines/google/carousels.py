@@ -35,7 +35,7 @@ _CARDS = "a[href*='stick=']"
 # A row needs this many named cards to be a list rather than a stray link.
 _SHORTEST_ROW = 2
 # How far above a row to look for its heading or its ``data-attrid``.
-_HEADER_DEPTH = 6
+_HEADER_DEPTH = 8
 _BREADCRUMB = re.compile(r"\s*[›/>]\s*")
 _KEY = re.compile(r"[^\w]+")
 _PLACEHOLDER = "data:image/gif"
@@ -160,19 +160,25 @@ def _script_images(tree: LexborHTMLParser) -> dict[str, str]:
 
 
 def _list_name(row: LexborNode) -> str:
-    """The list's name: the fact the block is tagged with, else the last step of the
-    breadcrumb heading above the row."""
+    """The list's name: the fact the block is tagged with (``kc:/film/film:cast``), shortened
+    to the heading shown above it when they agree ("books only" under "Books"); else the last
+    step of the breadcrumb heading above the row."""
     node = row.parent
-    heading = ""
+    tagged = ""
+    headings: list[str] = []
     for _ in range(_HEADER_DEPTH):
         if node is None:
             break
         attrid = node.attributes.get("data-attrid") or ""
-        if ":" in attrid:
-            return _key(attrid.rsplit(":", 1)[1])
-        heading = heading or _heading(node, row)
+        if not tagged and ":" in attrid:
+            tagged = _key(attrid.rsplit(":", 1)[1])
+        heading = _key(_heading(node, row))
+        if heading and heading not in headings:
+            headings.append(heading)
         node = node.parent
-    return _key(heading)
+    if tagged:
+        return next((h for h in headings if f"{tagged}_".startswith(f"{h}_")), tagged)
+    return headings[0] if headings else ""
 
 
 def _heading(box: LexborNode, row: LexborNode) -> str:
