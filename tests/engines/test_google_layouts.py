@@ -150,6 +150,21 @@ class TestDesktop2019VanGogh:
     def test_carousel_cards_are_not_organic(self, data: SerpData) -> None:
         assert not any("/search?" in r.link for r in data.organic_results)
 
+    def test_people_also_search_for(self, data: SerpData) -> None:
+        """The panel's row; the "French artists" boxes at the foot of the page are not it."""
+        related = _kg_list(data.knowledge_graph, "people_also_search_for")
+        assert [r.name for r in related] == [
+            "Pablo Picasso",
+            "Claude Monet",
+            "Paul Gauguin",
+            "Leonardo da Vinci",
+            "Rembrandt",
+        ]
+        assert related[0].link is not None
+        assert related[0].link.startswith(
+            "https://www.google.com/search?gl=us&hl=en&q=Pablo+Picasso"
+        )
+
     def test_top_stories(self, data: SerpData) -> None:
         stories = data.top_stories
         assert stories is not None
@@ -382,6 +397,16 @@ class TestDesktop2021SpiderMan:
         assert cast[0].image.startswith("data:image/jpeg;base64,")
         # The last cards are empty shells until scrolled to; their tooltip names the part.
         assert (cast[-1].name, cast[-1].extensions) == ("Hannibal Buress", ["Coach Wilson"])
+
+    def test_people_also_search_for(self, data: SerpData) -> None:
+        """Films whose tooltip carries the year the card shows on a line of its own, and whose
+        name the card cuts short ("Doctor Strange in the Multi...")."""
+        related = _kg_list(data.knowledge_graph, "people_also_search_for")
+        assert [(r.name, r.extensions) for r in related[:2]] == [
+            ("Doctor Strange in the Multiverse of Madness", ["2022"]),
+            ("Spider-Man: Far from Home", ["2019"]),
+        ]
+        assert len(related) == 5
 
     def test_cast_cards_are_not_organic(self, data: SerpData) -> None:
         names = {c.name for c in _kg_list(data.knowledge_graph, "cast")}

@@ -12,7 +12,8 @@ that entity, pinned to it with ``stick=``, named by its ``aria-label`` (2019-202
 card's other lines are the extensions. The list's name is the last step of the heading's
 breadcrumb ("Vincent van Gogh › Artworks", "Spider-Man: No Way Home / Cast"), else the fact the
 block is tagged with (``data-attrid="kc:/film/film:cast"``). Rows of unnamed cards (related
-products) are not entity lists and are left alone.
+products) are not entity lists and are left alone. The panel's "People also search for" cards
+are marked ``data-reltype="sideways"`` (2019-2021) and become ``people_also_search_for``.
 
 Thumbnails arrive as a 1×1 placeholder that an inline script fills in
 (``_setImagesSrc(['kximg0'], 'data:image/jpeg;base64,…')``); the script's data is read when a
@@ -21,6 +22,7 @@ card's own image is the placeholder, then ``data-src`` and the thumbnail URL in 
 
 from __future__ import annotations
 
+import json
 import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -32,14 +34,23 @@ from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem
 _ROWS = "g-scrolling-carousel"
 _FALLBACK_ROWS = "[role='list']"
 _CARDS = "a[href*='stick=']"
+# The panel's "People also search for": entities marked as related "sideways". The same marks
+# on the box at the foot of the results (``#bres``) are no part of the panel.
+_SIDEWAYS = (
+    "#rhs [data-reltype='sideways'] a[href*='stick='], "
+    ".kp-wholepage [data-reltype='sideways'] a[href*='stick=']"
+)
+_SIDEWAYS_LIST = "people_also_search_for"
 # A row needs this many named cards to be a list rather than a stray link.
 _SHORTEST_ROW = 2
 # How far above a row to look for its heading or its ``data-attrid``.
 _HEADER_DEPTH = 8
 _BREADCRUMB = re.compile(r"\s*[›/>]\s*")
+_NOTE = re.compile(r"\s*\(([^()]+)\)$")
 _KEY = re.compile(r"[^\w]+")
 _PLACEHOLDER = "data:image/gif"
 _IMAGE_SCRIPT = re.compile(r"var s='(data:image/[^']+)';var ii=\[([^\]]*)\];_setImagesSrc")
+_LAZY_IMAGES = re.compile(r"google\.ldi=(\{[^{}]*\})")
 _SCRIPT_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 # The fixed fields of the panel: a list never takes one of their names.
 _RESERVED = frozenset(KnowledgeGraph.model_fields)
@@ -50,17 +61,23 @@ def carousels(tree: LexborHTMLParser, links: Links) -> dict[str, list[KnowledgeG
     rows = [row for row in tree.css(_ROWS) if row.css_first(_CARDS) is not None]
     if not rows:
         rows = [row for row in tree.css(_FALLBACK_ROWS) if row.css_first(_CARDS) is not None]
-    found: dict[str, list[KnowledgeGraphItem]] = {}
-    images: dict[str, str] | None = None
+    named: dict[str, list[LexborNode]] = {}
     for row in rows:
         cards = [card for card in row.css(_CARDS) if _is_entity_card(card, links)]
         key = _list_name(row)
-        if len(cards) < _SHORTEST_ROW or not key or key in found or key in _RESERVED:
-            continue
-        if images is None:
-            images = _script_images(tree)
-        found[key] = [_item(card, links, images) for card in cards]
-    return found
+        if len(cards) >= _SHORTEST_ROW and key and key not in named and key not in _RESERVED:
+            named[key] = cards
+    # The panel repeats some entities (its short row, then the expanded list): one card each.
+    related: dict[str, LexborNode] = {}
+    for card in tree.css(_SIDEWAYS):
+        if _is_entity_card(card, links):
+            related.setdefault(_name(card), card)
+    if related:
+        named.setdefault(_SIDEWAYS_LIST, list(related.values()))
+    if not named:
+        return {}
+    images = _script_images(tree)
+    return {key: [_item(card, links, images) for card in cards] for key, cards in named.items()}
 
 
 def _is_entity_card(card: LexborNode, links: Links) -> bool:
@@ -81,27 +98,47 @@ def _name(card: LexborNode) -> str:
 
 
 def _item(card: LexborNode, links: Links, images: dict[str, str]) -> KnowledgeGraphItem:
-    name = _name(card)
-    extensions = _extensions(_lines(card), name) or _title_note(card, name)
+    lines = _lines(card)
+    name = _without_note(_name(card), lines)
     return KnowledgeGraphItem(
         name=name,
-        extensions=extensions or None,
+        extensions=_extensions(lines, name) or _title_note(card, name) or None,
         link=links.absolute(card.attributes.get("href")),
         image=_image(card, links, images),
     )
 
 
+def _without_note(name: str, lines: list[str]) -> str:
+    """A tooltip name without the note the card shows on a line of its own:
+    "Eternals (2021)" over the lines "Eternals" and "2021" is "Eternals"."""
+    match = _NOTE.search(name)
+    if match is not None and match.group(1) in lines:
+        return name[: match.start()]
+    return name
+
+
 def _extensions(lines: list[str], name: str) -> list[str]:
-    """The lines after the name, which a long name wraps over ("Marvel's Spider-" / "Man 2")."""
-    whole = "".join(name.split())
+    """The lines after the name, which a long name wraps over ("Marvel's Spider-" / "Man 2")
+    or is cut short on ("Doctor Strange in the Multi...")."""
+    whole = _compact(name)
     read = ""
     for index, line in enumerate(lines):
         if read == whole:
             return lines[index:]
-        read += "".join(line.split())
+        piece = _compact(line)
+        stem = piece.rstrip(".…")
+        if stem != piece and whole.startswith(read + stem):
+            read = whole
+            continue
+        read += piece
         if not whole.startswith(read):
-            return [line for line in lines if line != name]
+            return [line for line in lines if _compact(line) != whole]
     return []
+
+
+def _compact(text: str) -> str:
+    """``text`` without white space and with plain hyphens (Google breaks names with U+2011)."""
+    return "".join(text.split()).replace("\u2011", "-")
 
 
 def _title_note(card: LexborNode, name: str) -> list[str]:
@@ -146,17 +183,34 @@ def _image(card: LexborNode, links: Links, images: dict[str, str]) -> str | None
 
 
 def _script_images(tree: LexborHTMLParser) -> dict[str, str]:
-    """The thumbnails Google's inline scripts put into placeholders, by image ``id``."""
+    """The thumbnails Google's inline scripts put into placeholders, by image ``id``: data
+    URIs through ``_setImagesSrc``, and URLs of the images loaded later in ``google.ldi``."""
     images: dict[str, str] = {}
     for script in tree.css("script"):
         text = script.text(deep=False)
-        if "_setImagesSrc" not in text:
-            continue
-        for match in _IMAGE_SCRIPT.finditer(text):
-            data = _SCRIPT_ESCAPE.sub(lambda code: chr(int(code.group(1), 16)), match.group(1))
-            for image_id in match.group(2).split(","):
-                images.setdefault(image_id.strip().strip("'\""), data)
+        if "_setImagesSrc" in text:
+            _set_images(text, images)
+        if "google.ldi=" in text:
+            _lazy_images(text, images)
     return images
+
+
+def _set_images(text: str, images: dict[str, str]) -> None:
+    for match in _IMAGE_SCRIPT.finditer(text):
+        data = _SCRIPT_ESCAPE.sub(lambda code: chr(int(code.group(1), 16)), match.group(1))
+        for image_id in match.group(2).split(","):
+            images.setdefault(image_id.strip().strip("'\""), data)
+
+
+def _lazy_images(text: str, images: dict[str, str]) -> None:
+    for match in _LAZY_IMAGES.finditer(text):
+        try:
+            lazy = json.loads(match.group(1))
+        except ValueError:
+            continue
+        for image_id, url in lazy.items():
+            if isinstance(url, str):
+                images.setdefault(image_id, url)
 
 
 def _list_name(row: LexborNode) -> str:
