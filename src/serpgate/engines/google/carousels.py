@@ -31,15 +31,15 @@ from serpgate.engines.base import node_text
 from serpgate.engines.google.links import Links
 from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem
 
-_ROWS = "g-scrolling-carousel"
-_FALLBACK_ROWS = "[role='list']"
+# Everything this reads, found in one pass over the page (each pass costs ~0.1 ms on a big page):
+# the rows (``g-scrolling-carousel``, else a ``[role=list]``) and the panel's "People also search
+# for" blocks, whose entities are marked as related "sideways". The same marks on the box at the
+# foot of the results (``#bres``) are no part of the panel, which is ``#rhs`` or a
+# ``kp-wholepage`` block.
+_BLOCKS = "g-scrolling-carousel, [role='list'], [data-reltype='sideways']"
+_ROW = "g-scrolling-carousel"
 _CARDS = "a[href*='stick=']"
-# The panel's "People also search for": entities marked as related "sideways". The same marks
-# on the box at the foot of the results (``#bres``) are no part of the panel.
-_SIDEWAYS = (
-    "#rhs [data-reltype='sideways'] a[href*='stick='], "
-    ".kp-wholepage [data-reltype='sideways'] a[href*='stick=']"
-)
+_PANEL_DEPTH = 30
 _SIDEWAYS_LIST = "people_also_search_for"
 # A row needs this many named cards to be a list rather than a stray link.
 _SHORTEST_ROW = 2
@@ -58,26 +58,56 @@ _RESERVED = frozenset(KnowledgeGraph.model_fields)
 
 def carousels(tree: LexborHTMLParser, links: Links) -> dict[str, list[KnowledgeGraphItem]]:
     """Every named entity row on the page, by list name, in page order."""
-    rows = [row for row in tree.css(_ROWS) if row.css_first(_CARDS) is not None]
-    if not rows:
-        rows = [row for row in tree.css(_FALLBACK_ROWS) if row.css_first(_CARDS) is not None]
+    rows: list[LexborNode] = []
+    lists: list[LexborNode] = []
+    sideways: list[LexborNode] = []
+    for block in tree.css(_BLOCKS):
+        if block.css_first(_CARDS) is None:
+            continue
+        if block.tag == _ROW:
+            rows.append(block)
+        elif "data-reltype" in block.attributes:
+            sideways.append(block)
+        else:
+            lists.append(block)
     named: dict[str, list[LexborNode]] = {}
-    for row in rows:
+    for row in rows or lists:
         cards = [card for card in row.css(_CARDS) if _is_entity_card(card, links)]
         key = _list_name(row)
         if len(cards) >= _SHORTEST_ROW and key and key not in named and key not in _RESERVED:
             named[key] = cards
-    # The panel repeats some entities (its short row, then the expanded list): one card each.
-    related: dict[str, LexborNode] = {}
-    for card in tree.css(_SIDEWAYS):
-        if _is_entity_card(card, links):
-            related.setdefault(_name(card), card)
+    related = _related(sideways, links)
     if related:
-        named.setdefault(_SIDEWAYS_LIST, list(related.values()))
+        named.setdefault(_SIDEWAYS_LIST, related)
     if not named:
         return {}
     images = _script_images(tree)
     return {key: [_item(card, links, images) for card in cards] for key, cards in named.items()}
+
+
+def _related(blocks: list[LexborNode], links: Links) -> list[LexborNode]:
+    """The panel's "People also search for" cards; the panel repeats some entities (its short
+    row, then the expanded list), so one card each."""
+    related: dict[str, LexborNode] = {}
+    for block in blocks:
+        if not _in_panel(block):
+            continue
+        for card in block.css(_CARDS):
+            if _is_entity_card(card, links):
+                related.setdefault(_name(card), card)
+    return list(related.values())
+
+
+def _in_panel(node: LexborNode) -> bool:
+    parent = node.parent
+    for _ in range(_PANEL_DEPTH):
+        if parent is None:
+            return False
+        attributes = parent.attributes
+        if attributes.get("id") == "rhs" or "kp-wholepage" in (attributes.get("class") or ""):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _is_entity_card(card: LexborNode, links: Links) -> bool:
@@ -154,12 +184,18 @@ def _title_note(card: LexborNode, name: str) -> list[str]:
 def _lines(card: LexborNode) -> list[str]:
     """The card's text lines: each innermost ``div`` that holds text (a title split over
     spans stays one line)."""
+    blocks = card.css("div")
+    # A div holding another is no line: each div marks the nearest div around it.
+    outer: set[int] = set()
+    for block in blocks:
+        parent = block.parent
+        while parent is not None and parent.mem_id != card.mem_id and parent.tag != "div":
+            parent = parent.parent
+        if parent is not None:
+            outer.add(parent.mem_id)
     lines: list[str] = []
-    for block in card.css("div"):
-        # Lexbor's ``css`` matches the node itself too: a leaf finds only itself.
-        if any(inner.mem_id != block.mem_id for inner in block.css("div")):
-            continue
-        text = node_text(block)
+    for block in blocks:
+        text = node_text(block) if block.mem_id not in outer else ""
         if text and text not in lines:
             lines.append(text)
     return lines
