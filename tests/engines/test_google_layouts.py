@@ -86,6 +86,14 @@ def test_every_title_and_link_is_on_the_page(page: str) -> None:
         for item in data.get(block) or []:
             assert item["link"].split("?")[0].split("#")[0] in unescaped, item
             assert "".join(item["title"].split()) in text, item
+    # The knowledge graph's lists: every card links to a search the page links to, and is
+    # named as the page names it (in its text, or in the card's label or tooltip).
+    for name, items in (data.get("knowledge_graph") or {}).items():
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            assert item["link"].removeprefix("https://www.google.com") in unescaped, (name, item)
+            assert item["name"] in unescaped or "".join(item["name"].split()) in text, (name, item)
     assert any(data.get(block) for block in blocks)
 
 
