@@ -35,11 +35,14 @@ from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem
 # the rows (``g-scrolling-carousel``, else a ``[role=list]``) and the panel's "People also search
 # for" blocks, whose entities are marked as related "sideways". The same marks on the box at the
 # foot of the results (``#bres``) are no part of the panel, which is ``#rhs`` or a
-# ``kp-wholepage`` block.
+# ``kp-wholepage`` block; nor are the foot's entity rows lists of the panel.
 _BLOCKS = "g-scrolling-carousel, [role='list'], [data-reltype='sideways']"
 _ROW = "g-scrolling-carousel"
 _CARDS = "a[href*='stick=']"
-_PANEL_DEPTH = 30
+_ANCESTOR_DEPTH = 30
+_PANEL = frozenset({"rhs"})
+# The foot of the results, where entity rows are "Related searches" / "People also search for".
+_FOOT = frozenset({"bres", "botstuff"})
 _SIDEWAYS_LIST = "people_also_search_for"
 # A row needs this many named cards to be a list rather than a stray link.
 _SHORTEST_ROW = 2
@@ -64,10 +67,12 @@ def carousels(tree: LexborHTMLParser, links: Links) -> dict[str, list[KnowledgeG
     for block in tree.css(_BLOCKS):
         if block.css_first(_CARDS) is None:
             continue
-        if block.tag == _ROW:
-            rows.append(block)
-        elif "data-reltype" in block.attributes:
+        if "data-reltype" in block.attributes:
             sideways.append(block)
+        elif _within(block, _FOOT):
+            continue  # the foot's entity rows are related searches, not the panel's lists
+        elif block.tag == _ROW:
+            rows.append(block)
         else:
             lists.append(block)
     named: dict[str, list[LexborNode]] = {}
@@ -90,7 +95,7 @@ def _related(blocks: list[LexborNode], links: Links) -> list[LexborNode]:
     row, then the expanded list), so one card each."""
     related: dict[str, LexborNode] = {}
     for block in blocks:
-        if not _in_panel(block):
+        if not _within(block, _PANEL, "kp-wholepage"):
             continue
         for card in block.css(_CARDS):
             if _is_entity_card(card, links):
@@ -98,13 +103,14 @@ def _related(blocks: list[LexborNode], links: Links) -> list[LexborNode]:
     return list(related.values())
 
 
-def _in_panel(node: LexborNode) -> bool:
+def _within(node: LexborNode, ids: frozenset[str], classes: str = "") -> bool:
+    """Whether an ancestor of ``node`` has one of ``ids`` or, in its class, ``classes``."""
     parent = node.parent
-    for _ in range(_PANEL_DEPTH):
+    for _ in range(_ANCESTOR_DEPTH):
         if parent is None:
             return False
         attributes = parent.attributes
-        if attributes.get("id") == "rhs" or "kp-wholepage" in (attributes.get("class") or ""):
+        if attributes.get("id") in ids or (classes and classes in (attributes.get("class") or "")):
             return True
         parent = parent.parent
     return False
