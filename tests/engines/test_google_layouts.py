@@ -782,3 +782,29 @@ def test_truncated_page_is_results_on_the_page_or_unrecognized(page: str) -> Non
         assert all(item.link.split("?")[0] in unescaped for item in found)
         # Never an empty success: something was read, or the page said it has no results.
         assert has_results(data)
+
+
+class TestCarouselFallbacks:
+    """The real pages with the mark each list is found by taken away: the next one holds."""
+
+    def test_cast_named_by_its_breadcrumb_without_the_fact_tag(self) -> None:
+        html = serp_page("google/desktop_2021-09-02_q-spider-man-no-way-home-cast.html")
+        untagged = html.replace('data-attrid="kc:/film/film:cast"', "")
+        assert untagged != html
+        data = GoogleEngine().parse(untagged, SearchParams(engine="google", q="x"))
+        cast = _kg_list(data.knowledge_graph, "cast")
+        assert (len(cast), cast[0].name) == (17, "Tom Holland")
+
+    def test_artworks_without_the_carousel_element(self) -> None:
+        html = serp_page("google/desktop_2019-03-19_q-van-gogh-paintings.html")
+        plain = html.replace("<g-scrolling-carousel", "<div").replace(
+            "</g-scrolling-carousel>", "</div>"
+        )
+        assert plain != html
+        data = GoogleEngine().parse(plain, SearchParams(engine="google", q="x"))
+        artworks = _kg_list(data.knowledge_graph, "artworks")
+        assert (len(artworks), artworks[0].name, artworks[0].extensions) == (
+            51,
+            "The Starry Night",
+            ["1889"],
+        )

@@ -32,11 +32,11 @@ from serpgate.engines.google.links import Links
 from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem
 
 # Everything this reads, found in one pass over the page (each pass costs ~0.1 ms on a big page):
-# the rows (``g-scrolling-carousel``, else a ``[role=list]``) and the panel's "People also search
+# the rows (``g-scrolling-carousel``, else a ``[role=list]`` or the 2013-2019 ``.klbar``) and the panel's "People also search
 # for" blocks, whose entities are marked as related "sideways". The same marks on the box at the
 # foot of the results (``#bres``) are no part of the panel, which is ``#rhs`` or a
 # ``kp-wholepage`` block; nor are the foot's entity rows lists of the panel.
-_BLOCKS = "g-scrolling-carousel, [role='list'], [data-reltype='sideways']"
+_BLOCKS = "g-scrolling-carousel, [role='list'], .klbar, [data-reltype='sideways']"
 _ROW = "g-scrolling-carousel"
 _CARDS = "a[href*='stick=']"
 _ANCESTOR_DEPTH = 30
@@ -48,6 +48,9 @@ _SIDEWAYS_LIST = "people_also_search_for"
 _SHORTEST_ROW = 2
 # How far above a row to look for its heading or its ``data-attrid``.
 _HEADER_DEPTH = 8
+# A label before a row is a breadcrumb only when short: a few steps, a few words.
+_LONGEST_BREADCRUMB = 5
+_LONGEST_LABEL = 80
 _BREADCRUMB = re.compile(r"\s*[›/>]\s*")
 _NOTE = re.compile(r"\s*\(([^()]+)\)$")
 _KEY = re.compile(r"[^\w]+")
@@ -258,7 +261,7 @@ def _lazy_images(text: str, images: dict[str, str]) -> None:
 def _list_name(row: LexborNode) -> str:
     """The list's name: the fact the block is tagged with (``kc:/film/film:cast``), shortened
     to the heading shown above it when they agree ("books only" under "Books"); else the last
-    step of the breadcrumb heading above the row."""
+    step of the breadcrumb just before the row, or of the heading above it."""
     node = row.parent
     tagged = ""
     headings: list[str] = []
@@ -274,7 +277,22 @@ def _list_name(row: LexborNode) -> str:
         node = node.parent
     if tagged:
         return next((h for h in headings if f"{tagged}_".startswith(f"{h}_")), tagged)
-    return headings[0] if headings else ""
+    return _key(_label_before(row)) or (headings[0] if headings else "")
+
+
+def _label_before(row: LexborNode) -> str:
+    """The last step of a short breadcrumb just before the row, which is not always marked as a
+    heading ("Spider-Man: No Way Home / Cast" in 2021)."""
+    label = row.prev
+    while label is not None and label.tag == "-text":
+        label = label.prev
+    if label is None:
+        return ""
+    steps = [step for step in label.text(separator="\n", strip=True).split("\n") if step]
+    if not steps or len(steps) > _LONGEST_BREADCRUMB or len(" ".join(steps)) > _LONGEST_LABEL:
+        return ""
+    names = [step for step in steps if not _BREADCRUMB.fullmatch(step)]
+    return names[-1] if names else ""
 
 
 def _heading(box: LexborNode, row: LexborNode) -> str:
