@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -31,14 +32,17 @@ from serpgate.engines.base import node_text
 from serpgate.engines.google.links import Links
 from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem
 
-# Everything this reads, found in one pass over the page (each pass costs ~0.1 ms on a big page):
-# the rows (``g-scrolling-carousel``, else a ``[role=list]`` or the 2013-2019 ``.klbar``) and the panel's "People also search
-# for" blocks, whose entities are marked as related "sideways". The same marks on the box at the
-# foot of the results (``#bres``) are no part of the panel, which is ``#rhs`` or a
-# ``kp-wholepage`` block; nor are the foot's entity rows lists of the panel.
-_BLOCKS = "g-scrolling-carousel, [role='list'], .klbar, [data-reltype='sideways']"
-_ROW = "g-scrolling-carousel"
+# The cards are found in one pass over the page (each pass costs ~0.05-0.1 ms on a big page),
+# each then placed in the block around it: a row (``g-scrolling-carousel``, else a
+# ``[role=list]`` or the 2013-2019 ``.klbar``) or the panel's "People also search for", whose
+# entities are marked as related "sideways". The same marks on the box at the foot of the results
+# (``#bres``) are no part of the panel, which is ``#rhs`` or a ``kp-wholepage`` block; nor are the
+# foot's entity rows lists of the panel.
 _CARDS = "a[href*='stick=']"
+_ROW = "g-scrolling-carousel"
+_LIST_CLASS = "klbar"
+# How far above a card its row or block can be.
+_CARD_DEPTH = 12
 _ANCESTOR_DEPTH = 30
 _PANEL = frozenset({"rhs"})
 # The foot of the results, where entity rows are "Related searches" / "People also search for".
@@ -62,29 +66,35 @@ _SCRIPT_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 _RESERVED = frozenset(KnowledgeGraph.model_fields)
 
 
+@dataclass(slots=True)
+class _Blocks:
+    """The page's entity cards, grouped by the block each sits in, in page order."""
+
+    rows: dict[int, list[LexborNode]] = field(default_factory=dict)
+    lists: dict[int, list[LexborNode]] = field(default_factory=dict)
+    sideways: dict[int, list[LexborNode]] = field(default_factory=dict)
+    nodes: dict[int, LexborNode] = field(default_factory=dict)
+
+    def add(self, group: dict[int, list[LexborNode]], block: LexborNode, card: LexborNode) -> None:
+        self.nodes[block.mem_id] = block
+        group.setdefault(block.mem_id, []).append(card)
+
+
 def carousels(tree: LexborHTMLParser, links: Links) -> dict[str, list[KnowledgeGraphItem]]:
     """Every named entity row on the page, by list name, in page order."""
-    rows: list[LexborNode] = []
-    lists: list[LexborNode] = []
-    sideways: list[LexborNode] = []
-    for block in tree.css(_BLOCKS):
-        if block.css_first(_CARDS) is None:
-            continue
-        if "data-reltype" in block.attributes:
-            sideways.append(block)
-        elif _within(block, _FOOT):
-            continue  # the foot's entity rows are related searches, not the panel's lists
-        elif block.tag == _ROW:
-            rows.append(block)
-        else:
-            lists.append(block)
+    blocks = _Blocks()
+    for card in tree.css(_CARDS):
+        if _is_entity_card(card, links):
+            _place(card, blocks)
     named: dict[str, list[LexborNode]] = {}
-    for row in rows or lists:
-        cards = [card for card in row.css(_CARDS) if _is_entity_card(card, links)]
+    for mem_id, cards in (blocks.rows or blocks.lists).items():
+        row = blocks.nodes[mem_id]
+        if len(cards) < _SHORTEST_ROW or _within(row, _FOOT):
+            continue  # the foot's entity rows are related searches, not the panel's lists
         key = _list_name(row)
-        if len(cards) >= _SHORTEST_ROW and key and key not in named and key not in _RESERVED:
+        if key and key not in named and key not in _RESERVED:
             named[key] = cards
-    related = _related(sideways, links)
+    related = _related(blocks)
     if related:
         named.setdefault(_SIDEWAYS_LIST, related)
     if not named:
@@ -93,15 +103,37 @@ def carousels(tree: LexborHTMLParser, links: Links) -> dict[str, list[KnowledgeG
     return {key: [_item(card, links, images) for card in cards] for key, cards in named.items()}
 
 
-def _related(blocks: list[LexborNode], links: Links) -> list[LexborNode]:
+def _place(card: LexborNode, blocks: _Blocks) -> None:
+    """Files ``card`` under its row; else under its list or "sideways" block, if any."""
+    node = card.parent
+    for _ in range(_CARD_DEPTH):  # tags first: reading a tag costs far less than attributes
+        if node is None:
+            break
+        if node.tag == _ROW:
+            blocks.add(blocks.rows, node, card)
+            return
+        node = node.parent
+    node = card.parent
+    for _ in range(_CARD_DEPTH):
+        if node is None:
+            return
+        attributes = node.attributes
+        if attributes.get("data-reltype") == "sideways":
+            blocks.add(blocks.sideways, node, card)
+            return
+        if attributes.get("role") == "list" or _LIST_CLASS in (attributes.get("class") or ""):
+            blocks.add(blocks.lists, node, card)
+            return
+        node = node.parent
+
+
+def _related(blocks: _Blocks) -> list[LexborNode]:
     """The panel's "People also search for" cards; the panel repeats some entities (its short
     row, then the expanded list), so one card each."""
     related: dict[str, LexborNode] = {}
-    for block in blocks:
-        if not _within(block, _PANEL, "kp-wholepage"):
-            continue
-        for card in block.css(_CARDS):
-            if _is_entity_card(card, links):
+    for mem_id, cards in blocks.sideways.items():
+        if _within(blocks.nodes[mem_id], _PANEL, "kp-wholepage"):
+            for card in cards:
                 related.setdefault(_name(card), card)
     return list(related.values())
 
