@@ -16,7 +16,7 @@ from serpgate.engines.google import GoogleEngine
 from serpgate.engines.google.recognition import has_results
 from serpgate.errors import BlockedError, UnrecognizedPage
 from serpgate.models.params import SearchParams
-from serpgate.models.response import SerpData
+from serpgate.models.response import KnowledgeGraph, KnowledgeGraphItem, SerpData
 from tests.conftest import SERP_DIR, serp_page
 from tests.golden import assert_golden
 
@@ -50,6 +50,14 @@ def _parse(page: str) -> SerpData:
     return GoogleEngine().parse(serp_page(f"google/{page}.html"), params)
 
 
+def _kg_list(graph: KnowledgeGraph | None, name: str) -> list[KnowledgeGraphItem]:
+    """One of the panel's lists, which sit beside its fields under their own names."""
+    assert graph is not None
+    items = (graph.model_extra or {}).get(name)
+    assert isinstance(items, list), f"no {name} list in the knowledge graph"
+    return items
+
+
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_golden(page: str) -> None:
     data = _parse(page)
@@ -78,6 +86,14 @@ def test_every_title_and_link_is_on_the_page(page: str) -> None:
         for item in data.get(block) or []:
             assert item["link"].split("?")[0].split("#")[0] in unescaped, item
             assert "".join(item["title"].split()) in text, item
+    # The knowledge graph's lists: every card links to a search the page links to, and is
+    # named as the page names it (in its text, or in the card's label or tooltip).
+    for name, items in (data.get("knowledge_graph") or {}).items():
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            assert item["link"].removeprefix("https://www.google.com") in unescaped, (name, item)
+            assert item["name"] in unescaped or "".join(item["name"].split()) in text, (name, item)
     assert any(data.get(block) for block in blocks)
 
 
@@ -108,6 +124,54 @@ class TestDesktop2019VanGogh:
         assert graph.attributes["born"] == "March 30, 1853, Zundert, Netherlands"
         assert graph.source is not None
         assert graph.source.link == "https://en.wikipedia.org/wiki/Vincent_van_Gogh"
+
+    def test_artworks_carousel(self, data: SerpData) -> None:
+        """The "Vincent van Gogh › Artworks" row above the results: 51 cards (aria-setsize)."""
+        graph = data.knowledge_graph
+        assert graph is not None
+        artworks = _kg_list(graph, "artworks")
+        assert len(artworks) == 51
+        first = artworks[0]
+        assert (first.name, first.extensions) == ("The Starry Night", ["1889"])
+        assert first.link is not None
+        assert first.link.startswith(
+            "https://www.google.com/search?gl=us&hl=en&q=The+Starry+Night&stick="
+        )
+        # Its thumbnail is the one the page's script puts in place, not the 1x1 placeholder.
+        assert first.image is not None
+        assert first.image.startswith("data:image/jpeg;base64,/9j/")
+        # "Sunflowers" shows no year on the page.
+        assert (artworks[2].name, artworks[2].extensions) == ("Sunflowers", None)
+        assert [a.name for a in artworks[3:6]] == [
+            "Van Gogh self-portrait",
+            "Café Terrace at Night",
+            "The Potato Eaters",
+        ]
+        # A card the row shows only when scrolled keeps its thumbnail's URL.
+        assert (artworks[-1].name, artworks[-1].extensions) == (
+            "Portrait of Adeline Ravoux",
+            ["1890"],
+        )
+        assert artworks[-1].image is not None
+        assert artworks[-1].image.startswith("https://encrypted-tbn0.gstatic.com/images?q=tbn:")
+
+    def test_carousel_cards_are_not_organic(self, data: SerpData) -> None:
+        assert not any("/search?" in r.link for r in data.organic_results)
+
+    def test_people_also_search_for(self, data: SerpData) -> None:
+        """The panel's row; the "French artists" boxes at the foot of the page are not it."""
+        related = _kg_list(data.knowledge_graph, "people_also_search_for")
+        assert [r.name for r in related] == [
+            "Pablo Picasso",
+            "Claude Monet",
+            "Paul Gauguin",
+            "Leonardo da Vinci",
+            "Rembrandt",
+        ]
+        assert related[0].link is not None
+        assert related[0].link.startswith(
+            "https://www.google.com/search?gl=us&hl=en&q=Pablo+Picasso"
+        )
 
     def test_top_stories(self, data: SerpData) -> None:
         stories = data.top_stories
@@ -325,6 +389,38 @@ class TestDesktop2021SpiderMan:
         assert len(data.organic_results) == 9
         assert data.organic_results[0].link == "https://www.imdb.com/title/tt10872600/"
 
+    def test_cast_carousel(self, data: SerpData) -> None:
+        """The "Spider-Man: No Way Home / Cast" row: 17 actors with the part each plays."""
+        assert data.knowledge_graph is not None
+        cast = _kg_list(data.knowledge_graph, "cast")
+        assert len(cast) == 17
+        assert [(c.name, c.extensions) for c in cast[:3]] == [
+            ("Tom Holland", ["Spider-Man"]),
+            ("Alfred Molina", ["Dr. Otto Octavius"]),
+            ("Zendaya", ['Michelle "MJ" Jones']),
+        ]
+        assert cast[0].link is not None
+        assert cast[0].link.startswith("https://www.google.com/search?q=Tom+Holland&stick=")
+        assert cast[0].image is not None
+        assert cast[0].image.startswith("data:image/jpeg;base64,")
+        # The last cards are empty shells until scrolled to; their tooltip names the part.
+        assert (cast[-1].name, cast[-1].extensions) == ("Hannibal Buress", ["Coach Wilson"])
+
+    def test_people_also_search_for(self, data: SerpData) -> None:
+        """Films whose tooltip carries the year the card shows on a line of its own, and whose
+        name the card cuts short ("Doctor Strange in the Multi...")."""
+        related = _kg_list(data.knowledge_graph, "people_also_search_for")
+        assert [(r.name, r.extensions) for r in related[:2]] == [
+            ("Doctor Strange in the Multiverse of Madness", ["2022"]),
+            ("Spider-Man: Far from Home", ["2019"]),
+        ]
+        assert len(related) == 5
+
+    def test_cast_cards_are_not_organic(self, data: SerpData) -> None:
+        names = {c.name for c in _kg_list(data.knowledge_graph, "cast")}
+        assert not any("/search?" in r.link for r in data.organic_results)
+        assert not names & {r.title for r in data.organic_results}
+
 
 class TestDesktop2022LouisVuitton:
     @pytest.fixture
@@ -377,6 +473,16 @@ class TestDesktop2023PlayStation:
     @pytest.fixture
     def data(self) -> SerpData:
         return _parse("desktop_2023-09-06_q-playstation-5-games")
+
+    def test_games_carousel(self, data: SerpData) -> None:
+        """The "PlayStation 5 / Video games" row: a name wrapped over two lines is one name."""
+        games = _kg_list(data.knowledge_graph, "video_games")
+        assert len(games) == 51
+        assert [(g.name, g.extensions) for g in games[:2]] == [
+            ("Marvel's Spider-Man 2", ["2023"]),
+            ("Final Fantasy XVI", ["2023"]),
+        ]
+        assert not any("/search?" in r.link for r in data.organic_results)
 
     def test_ads(self, data: SerpData) -> None:
         ads = data.ads
@@ -435,6 +541,19 @@ class TestDesktop2024Miyazaki:
             "28:50",
             "Jul 16, 2020",
         )
+
+    def test_panel_lists(self, data: SerpData) -> None:
+        """The panel's "Movies" and "Books" rows, seven cards each, named as headed."""
+        movies = _kg_list(data.knowledge_graph, "movies")
+        books = _kg_list(data.knowledge_graph, "books")
+        assert [(m.name, m.extensions) for m in movies[:2]] == [
+            ("Spirited Away", ["2001"]),
+            ("My Neighbor Totoro", ["1988"]),
+        ]
+        assert (movies[-1].name, len(movies)) == ("Ponyo", 7)
+        # A title that holds its year still has the year line beside it.
+        assert ("Starting Point: 1979-1996", ["1996"]) in [(b.name, b.extensions) for b in books]
+        assert (books[0].name, books[0].extensions, len(books)) == ("Shuna's Journey", ["1983"], 7)
 
     def test_top_stories(self, data: SerpData) -> None:
         stories = data.top_stories
@@ -663,3 +782,29 @@ def test_truncated_page_is_results_on_the_page_or_unrecognized(page: str) -> Non
         assert all(item.link.split("?")[0] in unescaped for item in found)
         # Never an empty success: something was read, or the page said it has no results.
         assert has_results(data)
+
+
+class TestCarouselFallbacks:
+    """The real pages with the mark each list is found by taken away: the next one holds."""
+
+    def test_cast_named_by_its_breadcrumb_without_the_fact_tag(self) -> None:
+        html = serp_page("google/desktop_2021-09-02_q-spider-man-no-way-home-cast.html")
+        untagged = html.replace('data-attrid="kc:/film/film:cast"', "")
+        assert untagged != html
+        data = GoogleEngine().parse(untagged, SearchParams(engine="google", q="x"))
+        cast = _kg_list(data.knowledge_graph, "cast")
+        assert (len(cast), cast[0].name) == (17, "Tom Holland")
+
+    def test_artworks_without_the_carousel_element(self) -> None:
+        html = serp_page("google/desktop_2019-03-19_q-van-gogh-paintings.html")
+        plain = html.replace("<g-scrolling-carousel", "<div").replace(
+            "</g-scrolling-carousel>", "</div>"
+        )
+        assert plain != html
+        data = GoogleEngine().parse(plain, SearchParams(engine="google", q="x"))
+        artworks = _kg_list(data.knowledge_graph, "artworks")
+        assert (len(artworks), artworks[0].name, artworks[0].extensions) == (
+            51,
+            "The Starry Night",
+            ["1889"],
+        )

@@ -120,8 +120,25 @@ class KnowledgeGraphSource(Block):
     link: str | None = None
 
 
+class KnowledgeGraphItem(Block):
+    """One card of a knowledge-graph list ("Artworks", "Cast"): SerpApi's top carousel."""
+
+    name: str
+    extensions: list[str] | None = None
+    link: str | None = None
+    image: str | None = None
+
+
 class KnowledgeGraph(Block):
-    title: str
+    """The knowledge panel; its lists sit beside the fixed fields under their own names
+    (``artworks``, ``cast``, ``bands``), which vary with the entity, so they are the only extra
+    fields allowed, and each must be a list of ``KnowledgeGraphItem``. A top carousel can come
+    without a panel, hence no required title."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, list[KnowledgeGraphItem]]
+
+    title: str | None = None
     type: str | None = None
     description: str | None = None
     website: str | None = None

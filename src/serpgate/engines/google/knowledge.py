@@ -12,6 +12,8 @@ The answer box is whichever of these the page has: a calculator (``#cwos``), the
 ``a > h3`` on desktop and ``h3 > a`` on mobile, and a bold
 ``.Z0LcW`` short answer when there is one). A featured snippet's page is not repeated among the
 organic results, so its block is handed back for the organic reader to skip.
+
+The panel's lists ("Artworks", "Cast") are read by ``carousels`` and join it under their names.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from serpgate.engines.base import node_text
+from serpgate.engines.google.carousels import carousels
 from serpgate.engines.google.links import Links, enclosing_anchor
 from serpgate.models.response import AnswerBox, KnowledgeGraph, KnowledgeGraphSource
 
@@ -40,6 +43,17 @@ _SNIPPET_DEPTH = 30
 
 
 def knowledge_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | None:
+    """The panel with the page's entity lists (its carousels) beside its fields; the lists
+    alone when a top carousel comes without a panel."""
+    panel = _panel_graph(tree, links)
+    lists = carousels(tree, links)
+    if not lists:
+        return panel
+    fields = panel.model_dump(exclude_none=True) if panel is not None else {}
+    return KnowledgeGraph.model_validate({**fields, **lists})
+
+
+def _panel_graph(tree: LexborHTMLParser, links: Links) -> KnowledgeGraph | None:
     heading = tree.css_first(_TITLE)
     panel = _panel(heading)
     if heading is None or panel is None:
