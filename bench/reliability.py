@@ -52,7 +52,7 @@ import orjson
 
 from serpgate.sandbox.faults import fault_profile
 from serpgate.sandbox.world import ProxyMix
-from serpgate.upstream.capacity import sustainable_rate
+from serpgate.upstream.capacity import RENEWAL, sustainable_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "coffee tea espresso garden python river museum bakery station harbor".split()
@@ -376,12 +376,16 @@ def table(rows: Mapping[str, Mapping[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def predicted(proxies: int, args: argparse.Namespace, engine: str) -> float:
-    """The capacity model's rate for one engine, from the profile's ban length and flag rate."""
+def predicted(proxies: int, args: argparse.Namespace, engine: str) -> tuple[float, float]:
+    """For one engine, from the profile's ban length ``L`` and flag rate ``p``: the rate at
+    which every good exit is banned on average, ``N / (p·L)`` (the scale ``--sustain-shares``
+    multiply), and the capacity model's sustainable rate (``RENEWAL`` × ``L`` out a ban, all
+    exits out no more than 0.1% of the time)."""
     profile = fault_profile("hostile", seed=args.seed)
     good = ProxyMix.with_bad_share(proxies, args.bad_share).good
     ban = profile.ban(engine)
-    return sustainable_rate(good, profile.flag_rate, ban.length)
+    every_exit_out = good / (profile.flag_rate * ban.length)
+    return every_exit_out, sustainable_rate(good, profile.flag_rate, RENEWAL * ban.length)
 
 
 def sustained(run: Run, real_rate: float) -> str:
@@ -397,28 +401,32 @@ def sustained(run: Run, real_rate: float) -> str:
 
 
 async def sustain(args: argparse.Namespace, sizes: list[int]) -> dict[str, dict[str, object]]:
-    """Per pool size: open-loop runs at rising multiples of the predicted rate, one engine."""
+    """Per pool size: open-loop runs at rising multiples of ``N / (p·L)``, one engine."""
     engine = args.engines.split(",")[0]
     rows: dict[str, dict[str, object]] = {}
     for size in sizes:
-        model = predicted(size, args, engine)
+        scale, model = predicted(size, args, engine)
         held: float | None = None
         tried: dict[str, str] = {}
+        out_times: list[object] = []
         for share in args.sustain_shares:
-            rate = model * share
+            rate = scale * share
             searches = max(50, round(rate * args.sustain_for))
             run = await measure(args, f"{size}@{rate:.2f}", size, {}, searches, rate, args.warmup)
             success = run.settled_ok / max(run.settled, 1)
-            line = tried[f"{rate:.2f}/s ({share:g}x model)"] = sustained(
+            line = tried[f"{rate:.2f}/s ({share:g} N/(pL))"] = sustained(
                 run, rate * args.clock_speed
             )
+            out_times.append(run.upstream["capacity"].get(engine, {}).get("out_time"))
             print(f"  {size} proxies at {rate:.2f}/s: {line}", flush=True)
             if success < 0.999 or not run.finished:
                 break
             held = rate
         rows[f"{size} proxies"] = {
             "good proxies": ProxyMix.with_bad_share(size, args.bad_share).good,
+            "N/(pL) /s (every exit out on average)": round(scale, 2),
             "model's sustainable rate /s": round(model, 2),
+            "measured seconds out a ban, per run": out_times,
             "highest rate held at >= 99.9% /s": "none tried held" if held is None else held,
             "runs": tried,
         }
@@ -468,7 +476,7 @@ def main() -> None:
         "--sustain-shares",
         type=lambda text: [float(x) for x in text.split(",")],
         default=[0.5, 0.75, 1.0, 1.25],
-        help="multiples of the predicted rate to try, rising",
+        help="multiples of N/(pL) (every good exit banned on average) to try, rising",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=300.0, help="one run's limit, s")

@@ -170,6 +170,8 @@ class ExitHealth:
     # block on an attempt sent before then is the same ban, counted already.
     rest: float = 0.0
     blocked_at: float = -math.inf
+    # When the current ban was first counted: its time out of rotation runs from then.
+    banned_since: float = 0.0
     # Blocks in a row that found the rest already at its longest.
     blocks_at_max: int = 0
     # Back from a rest but not yet answered: one attempt at a time goes through it.
@@ -330,6 +332,8 @@ class ProxyPool:
             learnt = self.learnt_rest(lease.engine)
             shorter = max(self._settings.rest_min, min(learnt, health.rest) * REST_SHRINK)
             self._learnt_rest[lease.engine] = shorter
+            now = self._clock()
+            self._meter(lease.engine).ended(now, now - health.banned_since)
         health.consecutive_blocks = 0
         health.blocks_at_max = 0
         health.rest = 0.0
@@ -375,6 +379,7 @@ class ProxyPool:
                 self._learnt_rest[lease.engine] = max(learnt, rest)
         else:
             rest = learnt
+            health.banned_since = now
         health.rest = rest
         health.consecutive_blocks += 1
         health.blocked_at = now
