@@ -39,13 +39,14 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import orjson
@@ -82,16 +83,19 @@ class Demo:
 
 @contextmanager
 def started(
-    args: argparse.Namespace, command: list[str], env: Mapping[str, str]
+    args: argparse.Namespace,
+    command: list[str],
+    env: Mapping[str, str],
+    out: IO[bytes] | int = subprocess.DEVNULL,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``command`` under ``timeout`` (bounded by ``--max-seconds``), logging to ``--log``;
-    stopped after. Its standard output is a pipe, for the sandbox's ``--print-env``."""
+    """``command`` under ``timeout`` (bounded by ``--max-seconds``), logging to ``--log`` and
+    writing its standard output to ``out``; stopped after."""
     bounded = ["timeout", str(int(args.max_seconds) + 120), sys.executable, *command]
     environ = {**os.environ, "SERPGATE_LOG_LEVEL": "warning", **env}
     with (
         open(args.log, "ab") as log,
         subprocess.Popen(  # noqa: S603  # our own command line, no shell
-            bounded, env=environ, stdout=subprocess.PIPE, stderr=log, cwd=ROOT
+            bounded, env=environ, stdout=out, stderr=log, cwd=ROOT
         ) as proc,
     ):
         try:
@@ -141,12 +145,8 @@ def before_demo(args: argparse.Namespace, proxies: int) -> Iterator[Demo]:
         "-m", "serpgate.cli", "sandbox", "--profile", "hostile", "--print-env",
         "--port", str(sandbox_port), "--proxies", str(proxies), "--bad-share", str(args.bad_share),
     ]  # fmt: skip
-    with started(args, command, {}) as sandbox:
-        assert sandbox.stdout is not None
-        env = dict(
-            line.decode().removeprefix("export ").strip().replace("'", "").split("=", 1)
-            for line in (sandbox.stdout.readline(), sandbox.stdout.readline())
-        )
+    with tempfile.TemporaryFile() as out, started(args, command, {}, out) as sandbox:
+        env = sandbox_env(out)
         env |= {
             "PYTHONPATH": str(Path(args.before_tree, "src").resolve()),
             "SERPGATE_API_KEYS": f"bench:unlimited:{key}",
@@ -163,6 +163,22 @@ def before_demo(args: argparse.Namespace, proxies: int) -> Iterator[Demo]:
                 1.0,
                 (sandbox.pid, service.pid),
             )
+
+
+def sandbox_env(out: IO[bytes], within: float = 90.0) -> dict[str, str]:
+    """The ``SERPGATE_*`` settings ``serpgate sandbox --print-env`` wrote to ``out``: its engines'
+    addresses and its proxies, two ``export`` lines, once it has started."""
+    deadline = time.monotonic() + within
+    while True:
+        out.seek(0)
+        lines = out.read().decode().splitlines()
+        if len(lines) >= 2:
+            return dict(
+                line.removeprefix("export ").replace("'", "").split("=", 1) for line in lines[:2]
+            )
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sandbox did not start")
+        time.sleep(0.2)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -396,8 +412,14 @@ def sustained(run: Run, real_rate: float) -> str:
         f" ({100 * run.ok / max(run.searches, 1):.2f}% of {run.searches} in all),"
         f" {run.attempts / max(run.searches, 1):.2f} attempts/search,"
         f" {real_rate:.1f} searches a real second, service CPU {run.cpu_share:.2f} of a core,"
-        f" load {run.load:.2f}" + ("" if run.finished else ", unfinished")
+        f" load {run.load:.2f}" + ("" if run.finished else ", unfinished") + failures(run)
     )
+
+
+def failures(run: Run) -> str:
+    """The three commonest answers other than success, with their counts."""
+    failed = [(said, n) for said, n in run.statuses.most_common() if said != "200"][:3]
+    return "".join(f"; {n} × {said}" for said, n in failed)
 
 
 async def sustain(args: argparse.Namespace, sizes: list[int]) -> dict[str, dict[str, object]]:
