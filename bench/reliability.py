@@ -53,7 +53,7 @@ import orjson
 
 from serpgate.sandbox.faults import fault_profile
 from serpgate.sandbox.world import ProxyMix
-from serpgate.upstream.capacity import RENEWAL, sustainable_rate
+from serpgate.upstream.capacity import RENEWAL, all_out, sustainable_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "coffee tea espresso garden python river museum bakery station harbor".split()
@@ -404,6 +404,15 @@ def predicted(proxies: int, args: argparse.Namespace, engine: str) -> tuple[floa
     return every_exit_out, sustainable_rate(good, profile.flag_rate, RENEWAL * ban.length)
 
 
+def predicted_success(proxies: int, args: argparse.Namespace, engine: str, rate: float) -> float:
+    """The share of searches the model expects to succeed at ``rate``: all exits out no more
+    than ``1 − success`` of the time."""
+    profile = fault_profile("hostile", seed=args.seed)
+    good = ProxyMix.with_bad_share(proxies, args.bad_share).good
+    load = rate * profile.flag_rate * RENEWAL * profile.ban(engine).length
+    return 1 - all_out(good, load)
+
+
 def sustained(run: Run, real_rate: float) -> str:
     """One sustained run in a line: success after the warm-up and over all, attempts, and what
     the machine was asked for and gave."""
@@ -436,8 +445,9 @@ async def sustain(args: argparse.Namespace, sizes: list[int]) -> dict[str, dict[
             searches = max(50, round(rate * args.sustain_for))
             run = await measure(args, f"{size}@{rate:.2f}", size, {}, searches, rate, args.warmup)
             success = run.settled_ok / max(run.settled, 1)
-            line = tried[f"{rate:.2f}/s ({share:g} N/(pL))"] = sustained(
-                run, rate * args.clock_speed
+            expected = predicted_success(size, args, engine, rate)
+            line = tried[f"{rate:.2f}/s ({share:g} N/(pL), model: {100 * expected:.2f}%)"] = (
+                sustained(run, rate * args.clock_speed)
             )
             out_times.append(run.upstream["capacity"].get(engine, {}).get("out_time"))
             print(f"  {size} proxies at {rate:.2f}/s: {line}", flush=True)
