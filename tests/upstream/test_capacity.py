@@ -122,6 +122,21 @@ def test_over_capacity_with_the_exits_nearly_gone_the_pool_is_saturated() -> Non
     assert roomy.saturated("bing") is None
 
 
+def test_between_the_sustainable_rate_and_the_ceiling_the_pool_is_not_saturated() -> None:
+    clock = FakeClock()
+    pool = ProxyPool(EXITS, ProxySettings(rest_initial=60), clock, random.Random(1))
+    for n in range(600):  # two a second for five minutes
+        pool.record_success(pool.begin(EXITS[n % 10], "bing"), 0.05)
+        clock.advance(0.5)
+    for via in EXITS[:9]:  # nine bans: one exit left
+        pool.record_block(pool.begin(via, "bing"))
+    capacity = pool.capacity("bing")
+    rate, ceiling = capacity["sustainable_rate"], capacity["ceiling"]
+    assert rate is not None and ceiling is not None
+    assert rate < capacity["demand"] < ceiling
+    assert pool.saturated("bing") is None
+
+
 async def test_a_saturated_pool_fails_searches_fast_with_503() -> None:
     r = rig(page(), exits=EXITS, proxies=ProxySettings(rest_initial=60))
     pool = r.pool

@@ -65,6 +65,13 @@ def _load_for(exits: int, success: float) -> float:
     return low
 
 
+def ceiling(exits: int, ban_rate: float, out_time: float) -> float:
+    """Requests a second at which every one of ``exits`` is out on average, ``N / (p·L)``:
+    past it, more attempts only ban the exits that are left; unbounded when nothing bans."""
+    exposure = ban_rate * out_time
+    return math.inf if exposure <= 0 else exits / exposure
+
+
 def sustainable_rate(
     exits: int, ban_rate: float, out_time: float, success: float = SUCCESS
 ) -> float:
@@ -98,6 +105,7 @@ class CapacitySnapshot(TypedDict):
     ban_length: float
     out_time: float
     sustainable_rate: float | None
+    ceiling: float | None
     demand: float
 
 
@@ -166,5 +174,6 @@ class CapacityMeter:
             ban_length=round(ban_length, 1),
             out_time=round(out, 1),
             sustainable_rate=None if rate is None else round(rate, 2),
+            ceiling=None if p is None else round(ceiling(exits, p, out), 2),
             demand=round(self.demand(now), 2),
         )

@@ -405,8 +405,8 @@ class ProxyPool:
         return self._meter(engine).snapshot(self._clock(), live, self.learnt_rest(engine))
 
     def saturated(self, engine: str) -> float | None:
-        """Seconds until an exit is back, when ``engine`` is asked for more than the pool
-        sustains and fewer than ``saturation_reserve`` of its exits are left; else None."""
+        """Seconds until an exit is back, when ``engine`` is asked for more than the pool's
+        ceiling and fewer than ``saturation_reserve`` of its exits are left; else None."""
         now = self._clock()
         table = self._engine(engine)
         live = [h for h in table.values() if not h.pruned]
@@ -417,7 +417,9 @@ class ProxyPool:
         p = meter.ban_rate(now)
         if p is None:
             return None
-        capacity = self.capacity(engine)["sustainable_rate"]
+        # Past the ceiling (every exit out on average), not the sustainable rate: between the
+        # two most searches still find an exit, and refusing them all would lose more.
+        capacity = self.capacity(engine)["ceiling"]
         if capacity is None or meter.demand(now) <= capacity:
             return None
         waits = [h.ready_at() - now for h in live if h.ready_at() > now]
