@@ -145,8 +145,8 @@ class ProxySettings(BaseModel):
     rest_min: Annotated[float, Field(gt=0)] = 5.0
     rest_max: Annotated[float, Field(gt=0)] = 1800.0
     block_prune_after: Annotated[int, Field(ge=1)] = 3
-    # Searches fail fast ("pool saturated") when demand is over the capacity model's rate and
-    # no more than this share of the exits is left for the engine.
+    # Searches fail fast ("pool saturated") when demand is over the pool's ceiling (every exit
+    # out on average, upstream.capacity) and no more than this share of its exits is left.
     saturation_reserve: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 

@@ -170,6 +170,8 @@ class ExitHealth:
     # block on an attempt sent before then is the same ban, counted already.
     rest: float = 0.0
     blocked_at: float = -math.inf
+    # When the current ban was first counted: its time out of rotation runs from then.
+    banned_since: float = 0.0
     # Blocks in a row that found the rest already at its longest.
     blocks_at_max: int = 0
     # Back from a rest but not yet answered: one attempt at a time goes through it.
@@ -330,6 +332,8 @@ class ProxyPool:
             learnt = self.learnt_rest(lease.engine)
             shorter = max(self._settings.rest_min, min(learnt, health.rest) * REST_SHRINK)
             self._learnt_rest[lease.engine] = shorter
+            now = self._clock()
+            self._meter(lease.engine).ended(now, now - health.banned_since)
         health.consecutive_blocks = 0
         health.blocks_at_max = 0
         health.rest = 0.0
@@ -375,6 +379,7 @@ class ProxyPool:
                 self._learnt_rest[lease.engine] = max(learnt, rest)
         else:
             rest = learnt
+            health.banned_since = now
         health.rest = rest
         health.consecutive_blocks += 1
         health.blocked_at = now
@@ -400,8 +405,8 @@ class ProxyPool:
         return self._meter(engine).snapshot(self._clock(), live, self.learnt_rest(engine))
 
     def saturated(self, engine: str) -> float | None:
-        """Seconds until an exit is back, when ``engine`` is asked for more than the pool
-        sustains and fewer than ``saturation_reserve`` of its exits are left; else None."""
+        """Seconds until an exit is back, when ``engine`` is asked for more than the pool's
+        ceiling and fewer than ``saturation_reserve`` of its exits are left; else None."""
         now = self._clock()
         table = self._engine(engine)
         live = [h for h in table.values() if not h.pruned]
@@ -412,7 +417,9 @@ class ProxyPool:
         p = meter.ban_rate(now)
         if p is None:
             return None
-        capacity = self.capacity(engine)["sustainable_rate"]
+        # Past the ceiling (every exit out on average), not the sustainable rate: between the
+        # two most searches still find an exit, and refusing them all would lose more.
+        capacity = self.capacity(engine)["ceiling"]
         if capacity is None or meter.demand(now) <= capacity:
             return None
         waits = [h.ready_at() - now for h in live if h.ready_at() > now]
