@@ -349,7 +349,8 @@ def cpu_share(
     redis_before = redis_cpu_seconds(redis_url) if redis_url else 0.0
     result = run()
     elapsed = time.monotonic() - started
-    result["server_cpu_share"] = (procs.tree_cpu_seconds(pid) - before) / elapsed
+    result["server_cpu_seconds"] = procs.tree_cpu_seconds(pid) - before
+    result["server_cpu_share"] = result["server_cpu_seconds"] / elapsed
     if sandbox_pid:
         result["sandbox_cpu_share"] = (
             procs.tree_cpu_seconds(sandbox_pid) - sandbox_before

@@ -157,6 +157,9 @@ def _round(
             "loadgen_cpu_share": result["cpu_share"],
             "send_lag_p99_ms": result["send_lag_ms"]["p99"],
             "server_cpu_share": result["server_cpu_share"],
+            # The service's process tree (its parser pool included) per request it answered:
+            # what the other work on the machine does not change.
+            "cpu_ms_per_request": result["server_cpu_seconds"] * 1000 / max(1, good),
             "fetches": engine.stats().get("google.requests", 0) - before,
         }
     for mode in services:
@@ -186,6 +189,7 @@ def _summarise(ctx: Context, config: Config, outcome: Outcome) -> None:
                     f"{mode}_overhead_p90_ms": m["overhead_p90_ms"],
                     f"{mode}_overhead_vs_nominal_ms": m["overhead_vs_nominal_ms"],
                     f"{mode}_uncached_share": m["fetches"] / config.count,
+                    f"{mode}_cpu_ms": m["cpu_ms_per_request"],
                 }
             )
         row["failed"] = failed
@@ -210,6 +214,10 @@ def _summarise(ctx: Context, config: Config, outcome: Outcome) -> None:
             *(s(f"{m}_overhead_p50_ms") for m in modes),
         ],
         ["overhead, p90", *(s(f"{m}_overhead_p90_ms") for m in modes)],
+        [
+            "service CPU per search (process tree, parser pool included)",
+            *(s(f"{m}_cpu_ms") for m in modes),
+        ],
         [
             f"serpgate p50 − the nominal {config.latency * 1000:.0f} ms",
             *(s(f"{m}_overhead_vs_nominal_ms") for m in modes),

@@ -409,10 +409,13 @@ class SearchService:
             served=served,
             elapsed=time.perf_counter() - started,
         )
+        # The archive copy and the quota's count are independent: sent together, one wait.
+        writes: list[Awaitable[None]] = []
         if not params.zero_trace:
-            await self._archive_quietly(tenant.id, search_id, body, page_of(served.body))
+            writes.append(self._archive_quietly(tenant.id, search_id, body, page_of(served.body)))
         if served.fetched:
-            await traffic.quota.record(tenant.id)
+            writes.append(traffic.quota.record(tenant.id))
+        await asyncio.gather(*writes)
         return body
 
     def _tail(self, key: str, params: SearchParams, base_url: str, entry: bytes) -> bytes:

@@ -71,6 +71,18 @@ async def test_incr_counts_from_zero_and_keeps_the_first_ttl(store: Store) -> No
     assert await store.incr("t") == 1
 
 
+async def test_incr_many_counts_each_and_sets_only_a_created_counters_ttl(store: Store) -> None:
+    await store.incr("old", 4)  # no ttl: incr_many must not give it one
+    assert await store.incr_many([("old", 2, 0.05), ("new", 3, 0.05), ("forever", 1, None)]) == [
+        6,
+        3,
+        1,
+    ]
+    assert await store.incr_many([("new", 1, 60)]) == [4]  # a later ttl does not extend the first
+    await asyncio.sleep(0.12)
+    assert await store.get_many(["old", "new", "forever"]) == [b"6", None, b"1"]
+
+
 async def test_concurrent_incr_loses_no_update(store: Store) -> None:
     await asyncio.gather(*(store.incr("race") for _ in range(200)))
     assert await store.get("race") == b"200"

@@ -132,7 +132,8 @@ def test_between_the_sustainable_rate_and_the_ceiling_the_pool_is_not_saturated(
         pool.record_block(pool.begin(via, "bing"))
     capacity = pool.capacity("bing")
     rate, ceiling = capacity["sustainable_rate"], capacity["ceiling"]
-    assert rate is not None and ceiling is not None
+    assert rate is not None
+    assert ceiling is not None
     assert rate < capacity["demand"] < ceiling
     assert pool.saturated("bing") is None
 

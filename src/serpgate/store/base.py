@@ -8,6 +8,7 @@ part that works on one works on the other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +44,10 @@ class Store(Protocol):
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         """Add ``amount`` to the integer at ``key`` (0 when absent); ``ttl`` set on creation."""
+
+    async def incr_many(self, counts: Sequence[tuple[str, int, float | None]]) -> list[int]:
+        """``incr`` of each (key, amount, ttl), in one round trip (one more where it created a
+        counter with a ttl, to set it); the totals in the order given."""
 
     async def scan(self, prefix: str) -> list[str]:
         """Every live key that starts with ``prefix`` (unprefixed, as callers named them)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class MemoryStore:
@@ -73,6 +73,9 @@ class MemoryStore:
         _, expires = self._data[key]
         self._data[key] = (str(total).encode(), expires)
         return total
+
+    async def incr_many(self, counts: Sequence[tuple[str, int, float | None]]) -> list[int]:
+        return [await self.incr(key, amount, ttl) for key, amount, ttl in counts]
 
     async def scan(self, prefix: str) -> list[str]:
         return [key for key in list(self._data) if key.startswith(prefix) and self._live(key)]

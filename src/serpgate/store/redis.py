@@ -7,7 +7,7 @@ Connection failures surface as ``StoreUnavailable``; what to do about them is th
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
@@ -94,6 +94,24 @@ class RedisStore:
                 # Created by this call: it owns setting the expiry (EXPIRE NX needs Redis 7).
                 await self.client.pexpire(name, _ms(ttl) or 1)
         return total
+
+    async def incr_many(self, counts: Sequence[tuple[str, int, float | None]]) -> list[int]:
+        async with self._guard():
+            adds = self.client.pipeline(transaction=False)
+            for key, amount, _ in counts:
+                adds.incrby(self.key(key), amount)
+            totals: list[int] = await adds.execute()
+            created = [
+                (key, ttl)
+                for (key, amount, ttl), total in zip(counts, totals, strict=True)
+                if total == amount and ttl is not None
+            ]
+            if created:
+                expiries = self.client.pipeline(transaction=False)
+                for key, ttl in created:
+                    expiries.pexpire(self.key(key), _ms(ttl) or 1)
+                await expiries.execute()
+        return totals
 
     async def scan(self, prefix: str) -> list[str]:
         cut = len(self.prefix)

@@ -107,11 +107,13 @@ class QuotaMeter:
             )
 
     async def record(self, subject: str, searches: int = 1) -> None:
-        """Count searches that fetched upstream and succeeded; a store outage loses the count."""
+        """Count searches that fetched upstream and succeeded; a store outage loses the count.
+
+        Both counters in one round trip: this is on the way of every uncached answer."""
         month, hour, _ = self._keys(subject)
+        counts = [(month, searches, _MONTH_TTL), (hour, searches, _HOUR_TTL)]
         try:
-            await self._health.call(lambda: self._store.incr(month, searches, ttl=_MONTH_TTL))
-            await self._health.call(lambda: self._store.incr(hour, searches, ttl=_HOUR_TTL))
+            await self._health.call(lambda: self._store.incr_many(counts))
         except StoreUnavailable:
             return
 
