@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
-from serpgate.webhooks.signature import HEADER, verify
+from serpgate.webhooks.signature import verify
+from tests.jobs.webhook_receiver import receiving
 from tests.live_service import LiveService, live_service
 from tests.redis_server import unique_prefix
 
@@ -39,26 +38,8 @@ def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
-    got: list[tuple[str, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append((self.headers[HEADER], body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", got
-    finally:
-        server.shutdown()
-        server.server_close()
+    with receiving() as hooks:
+        yield hooks.url, hooks.got
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 20) -> None:

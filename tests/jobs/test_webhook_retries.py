@@ -10,17 +10,15 @@ recovers, the retried delivery is taken, and each attempt is in the archive reco
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
-from serpgate.webhooks.signature import HEADER, verify
+from serpgate.webhooks.signature import verify
+from tests.jobs.webhook_receiver import WebhookReceiver, receiving
 from tests.live_service import LiveService, live_service
 from tests.redis_server import unique_prefix
 
@@ -28,36 +26,10 @@ KEY = "sg_webhook_retry_key"
 RETRY_FOR = 40.0
 
 
-@dataclass
-class FlakyReceiver:
-    url: str = ""
-    healthy: threading.Event = field(default_factory=threading.Event)
-    got: list[tuple[str, bytes]] = field(default_factory=list)
-
-
 @pytest.fixture
-def receiver() -> Iterator[FlakyReceiver]:
-    flaky = FlakyReceiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            flaky.got.append((self.headers[HEADER], body))
-            self.send_response(204 if flaky.healthy.is_set() else 500)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    flaky.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with receiving(healthy=False) as flaky:
         yield flaky
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -85,7 +57,7 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 def test_a_failing_receiver_is_retried_without_holding_the_only_worker(
-    service: LiveService, receiver: FlakyReceiver
+    service: LiveService, receiver: WebhookReceiver
 ) -> None:
     def send(query: str, **extra: str) -> str:
         params = {"engine": "bing", "q": query, "async": "true", "api_key": KEY, **extra}

@@ -87,13 +87,7 @@ class RedisStore:
         return removed > 0
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        name = self.key(key)
-        async with self._guard():
-            total: int = await self.client.incrby(name, amount)
-            if total == amount and ttl is not None:
-                # Created by this call: it owns setting the expiry (EXPIRE NX needs Redis 7).
-                await self.client.pexpire(name, _ms(ttl) or 1)
-        return total
+        return (await self.incr_many([(key, amount, ttl)]))[0]
 
     async def incr_many(self, counts: Sequence[tuple[str, int, float | None]]) -> list[int]:
         async with self._guard():
@@ -101,6 +95,7 @@ class RedisStore:
             for key, amount, _ in counts:
                 adds.incrby(self.key(key), amount)
             totals: list[int] = await adds.execute()
+            # A counter this call created is its to expire (EXPIRE NX needs Redis 7).
             created = [
                 (key, ttl)
                 for (key, amount, ttl), total in zip(counts, totals, strict=True)
