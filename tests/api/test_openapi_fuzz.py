@@ -19,6 +19,7 @@ Run alone: ``timeout 900 .venv/bin/python -m pytest tests/api/test_openapi_fuzz.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlencode
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -26,9 +27,10 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from serpgate.edge import EdgeProtocol
 from serpgate.engines.registry import ENGINE_TYPES
 from serpgate.errors import InvalidRequest
 from serpgate.locations import LocationIndex
@@ -82,6 +84,8 @@ def api_schema(service: LiveService, places: LocationIndex) -> Any:
             return False
         if "location" in query and "uule" in query:
             return False
+        if "webhook" in query and query.get("async") is not True:
+            return False
         return _location_known(query, places)
 
     def without_a_key(ctx: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -130,6 +134,9 @@ def _exercise(operation: Any) -> Counter[int]:
     @given(st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in modes)))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def keeps_its_schema(case: schemathesis.Case[Any]) -> None:
+        # The edge answers a URL past its limit with 414 before any route sees it (tested in
+        # test_edge.py); schemathesis counts no 414 as a refusal, so such URLs are not sent here.
+        assume(len(urlencode(case.query or {}, doseq=True)) < EdgeProtocol.max_url - 512)
         response = case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"})
         statuses[response.status_code] += 1
 
