@@ -37,6 +37,7 @@ from serpgate.api import (
 )
 from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
+from serpgate.api.fastlane import FastLane
 from serpgate.api.openapi import engine_aware_openapi
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
@@ -231,6 +232,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-Id"],
             max_age=600,
         )
+    # Inside the access log, so that what it answers is logged and measured like the rest.
+    app.add_middleware(FastLane)
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app
 
