@@ -9,7 +9,7 @@ wrapper around the live service's own method.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -79,9 +79,9 @@ def get(
     q: str,
     key: str | None = KEY,
     headers: dict[str, str] | None = None,
-    **extra: str,
+    extra: Mapping[str, str] | None = None,
 ) -> httpx.Response:
-    params = {"engine": "bing", "q": q, **({"api_key": key} if key else {}), **extra}
+    params = {"engine": "bing", "q": q, **({"api_key": key} if key else {}), **(extra or {})}
     return httpx.get(f"{service.url}/search.json", params=params, headers=headers, timeout=10)
 
 
@@ -154,7 +154,7 @@ def test_what_the_lane_cannot_answer_gets_the_routes_answer(
 ) -> None:
     get(service, "lane water")
     calls.clear()
-    refused = get(service, "lane water", key, **extra)
+    refused = get(service, "lane water", key, extra=extra)
     assert refused.status_code == status
     assert set(refused.json()) == {"error"}
     assert calls["search"] == 0  # refused before the search, by the route's own checks
