@@ -214,6 +214,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from local files by serpgate.api.docs, never from a CDN
         redoc_url=None,
+        # serpgate reports through its own Prometheus metrics and JSON log lines. FastAPI's
+        # OpenTelemetry hooks, left on, look up the global OTel providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics_
     app.state.lifecycle = lifecycle
