@@ -214,3 +214,29 @@ def test_a_spent_limit_is_refused_by_the_lane_as_by_the_route(
     assert lane_error.split("retry in")[0] == route_error.split("retry in")[0]
     assert "2 searches per minute" in lane_error
     assert by_lane.headers["ratelimit-remaining"] == by_route.headers["ratelimit-remaining"] == "0"
+
+
+def requests_counted(service: LiveService, route: str) -> float:
+    """``serpgate_http_requests_total`` for ``route``, engine bing, status 200, as scraped."""
+    scraped = httpx.get(f"{service.url}/metrics", timeout=10).text
+    wanted = f'route="{route}"'
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line.startswith("serpgate_http_requests_total{")
+        and wanted in line
+        and 'engine="bing"' in line
+        and 'status="200"' in line
+    )
+
+
+def test_what_the_lane_answers_is_measured_under_the_routes_name(
+    service: LiveService, calls: Counter[str]
+) -> None:
+    get(service, "lane cocoa")
+    before = requests_counted(service, "/search.json"), requests_counted(service, "unmatched")
+    for _ in range(3):
+        assert get(service, "lane cocoa").status_code == 200
+    assert calls == {"search": 1, "answer_held": 4}
+    after = requests_counted(service, "/search.json"), requests_counted(service, "unmatched")
+    assert after == (before[0] + 3, before[1])

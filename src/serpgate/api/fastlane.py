@@ -33,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serpgate.accesslog import annotate_request
+from serpgate.api import search as search_api
 from serpgate.api.credentials import bearer_token
 from serpgate.api.search import search_params
 from serpgate.api.services import Services, base_url_of
@@ -43,7 +44,9 @@ from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.cache import cache_key
 from serpgate.traffic.lru import LocalLRU
 
-SEARCH_PATHS = frozenset({"/search", "/search.json"})
+# The route's own objects, by path: the access log names a request by its route's template.
+_ROUTES = {route.path: route for route in search_api.router.routes if isinstance(route, Route)}
+SEARCH_PATHS = frozenset(_ROUTES)
 # Query strings remembered: as many as the answers held in memory, each for as long as a key's
 # authentication is (a setting changed by a restart only, so the bound is about memory).
 REMEMBERED = 4096
@@ -73,7 +76,6 @@ class FastLane:
         self._reads: LocalLRU[tuple[Any, ...], _Read] = LocalLRU(
             REMEMBERED, REMEMBERED_BYTES, REMEMBERED_SECONDS
         )
-        self._routes: dict[str, Route] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -122,7 +124,7 @@ class FastLane:
             return True
         if answer is None:
             return False
-        scope["route"] = self._route(app, scope["path"])
+        scope["route"] = _ROUTES[scope["path"]]
         response_headers = [
             _JSON,
             (b"content-length", str(len(answer.body)).encode()),
@@ -146,21 +148,11 @@ class FastLane:
         params = params.model_copy(update={"api_key": None, "serp_api_key": None})
         return _Read(params, cache_key(params), base_url_of(request, services))
 
-    def _route(self, app: Any, path: str) -> Route | None:
-        """The app's route for ``path``, which the access log names the request by."""
-        route = self._routes.get(path)
-        if route is None:
-            for candidate in app.router.routes:
-                if isinstance(candidate, Route) and candidate.path == path:
-                    route = self._routes[path] = candidate
-                    break
-        return route
-
     async def _refuse(
         self, app: Any, scope: Scope, receive: Receive, send: Send, exc: Exception
     ) -> None:
         """The answer the app's exception handler gives ``exc`` on the route."""
-        scope["route"] = self._route(app, scope["path"])
+        scope["route"] = _ROUTES[scope["path"]]
         handlers = app.exception_handlers
         handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
         response = await handler(Request(scope, receive), exc)
