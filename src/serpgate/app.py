@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -195,6 +196,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 lag = asyncio.create_task(
                     metrics_.watch_event_loop(settings.metrics.loop_lag_interval)
                 )
+                # Everything built so far lives as long as the process: out of the collector's
+                # sight, a full collection walks only what requests leave behind (12 ms instead
+                # of 170 ms, a pause every few thousand cache hits: docs/performance.md).
+                gc.freeze()
                 try:
                     with lifecycle.intercept_sigterm():
                         yield
