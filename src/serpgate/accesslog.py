@@ -13,9 +13,9 @@ off and writes this one instead, with every secret parameter redacted from the p
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -79,30 +79,40 @@ def _name(raw: str) -> str:
     return unquote_plus(raw) if "%" in raw or "+" in raw else raw
 
 
-def query_param(query: str, name: str) -> str | None:
-    """The first value of ``name`` in a raw query string, decoded."""
-    for piece in query.split("&"):
-        raw, _, value = piece.partition("=")
-        if _name(raw) == name:
-            return unquote_plus(value)
-    return None
-
-
 # How a query string says yes to a boolean, as SearchParams reads it.
 _TRUTHY = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 
+@dataclass(slots=True)
+class QueryView:
+    """What the access log takes from a raw query string, read in one pass: the engine (the
+    first one named, decoded) and the query as the log may show it (``shown``): every secret
+    parameter's value replaced, the rest as it came; none of it for a ``zero_trace`` search,
+    whose parameters SerpApi's contract keeps out of logs."""
+
+    engine: str | None
+    shown: str
+
+    @classmethod
+    def of(cls, query: str) -> QueryView:
+        engine = None
+        zero_trace = False
+        pieces = query.split("&")
+        for i, piece in enumerate(pieces):
+            raw, _, value = piece.partition("=")
+            name = _name(raw)
+            if name in SECRET_PARAMS:
+                pieces[i] = f"{raw}=REDACTED"
+            elif name == "engine":
+                engine = unquote_plus(value) if engine is None else engine
+            elif name == "zero_trace" and not zero_trace:
+                zero_trace = unquote_plus(value).lower() in _TRUTHY
+        return cls(engine, "zero_trace=true" if zero_trace else "&".join(pieces))
+
+
 def redact_query(query: str) -> str:
-    """The query string with every secret parameter's value replaced, the rest as it came; none
-    of it for a ``zero_trace`` search, whose parameters SerpApi's contract keeps out of logs."""
-    if (query_param(query, "zero_trace") or "").lower() in _TRUTHY:
-        return "zero_trace=true"
-    pieces = query.split("&")
-    for i, piece in enumerate(pieces):
-        raw = piece.partition("=")[0]
-        if _name(raw) in SECRET_PARAMS:
-            pieces[i] = f"{raw}=REDACTED"
-    return "&".join(pieces)
+    """The query string as the access log shows it (``QueryView.shown``)."""
+    return QueryView.of(query).shown
 
 
 def request_id_of(scope: Scope) -> str:
@@ -112,7 +122,10 @@ def request_id_of(scope: Scope) -> str:
             if _SANE_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, as uuid4().hex reads. An id names a request, it guards
+    # nothing, so it need not be unpredictable: ``random`` (reseeded in every forked worker)
+    # rather than os.urandom, whose system call hands the GIL to the log writer per request.
+    return f"{random.getrandbits(128):032x}"
 
 
 class AccessLogMiddleware:
@@ -125,14 +138,13 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        query = scope.get("query_string", b"").decode("latin-1")
-        engine = query_param(query, "engine")
+        query = QueryView.of(scope.get("query_string", b"").decode("latin-1"))
         client = scope.get("client")
         record = RequestRecord(
             request_id=request_id_of(scope),
             method=scope["method"],
             path=scope["path"],
-            engine=engine[:64] if engine is not None else None,
+            engine=query.engine[:64] if query.engine is not None else None,
             client=client[0] if client else None,
         )
         request_id = record.request_id.encode()
@@ -153,7 +165,9 @@ class AccessLogMiddleware:
             seconds = time.perf_counter() - started
             self._finish(record, scope, query, seconds)
 
-    def _finish(self, record: RequestRecord, scope: Scope, query: str, seconds: float) -> None:
+    def _finish(
+        self, record: RequestRecord, scope: Scope, query: QueryView, seconds: float
+    ) -> None:
         route = scope.get("route")
         # The matched template (/searches/{search_id}), never the raw path: a label per path
         # would grow without bound.
@@ -162,8 +176,10 @@ class AccessLogMiddleware:
         engine = self.metrics.engine_label(record.engine)
         self.metrics.observe_request(record.route, engine, record.status, seconds)
         level = logging.DEBUG if record.path in _QUIET_PATHS else logging.INFO
-        if query:
-            record.path += "?" + redact_query(query)
+        if not log.isEnabledFor(level):
+            return
+        if query.shown:
+            record.path += "?" + query.shown
         log.log(
             level,
             "%s %s %d",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +38,7 @@ from serpgate.api import (
 )
 from serpgate.api.docs import install_docs
 from serpgate.api.errors import install_error_handlers
+from serpgate.api.fastlane import FastLane
 from serpgate.api.openapi import engine_aware_openapi
 from serpgate.api.services import Services
 from serpgate.archive import SearchArchive
@@ -194,6 +196,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 lag = asyncio.create_task(
                     metrics_.watch_event_loop(settings.metrics.loop_lag_interval)
                 )
+                # Everything built so far lives as long as the process: out of the collector's
+                # sight, a full collection walks only what requests leave behind (12 ms instead
+                # of 170 ms, a pause every few thousand cache hits: docs/performance.md).
+                gc.freeze()
                 try:
                     with lifecycle.intercept_sigterm():
                         yield
@@ -213,6 +219,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from local files by serpgate.api.docs, never from a CDN
         redoc_url=None,
+        # serpgate reports through its own Prometheus metrics and JSON log lines. FastAPI's
+        # OpenTelemetry hooks, left on, look up the global OTel providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics_
     app.state.lifecycle = lifecycle
@@ -231,6 +240,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-Id"],
             max_age=600,
         )
+    # Inside the access log, so that what it answers is logged and measured like the rest.
+    app.add_middleware(FastLane)
     app.add_middleware(AccessLogMiddleware, metrics=metrics_)
     return app
 

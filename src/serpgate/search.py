@@ -153,15 +153,38 @@ class SearchService:
             await self._traffic.quota.record(tenant.id)
             return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
         key = cache_key(params)
-        # The held path archives every answer and reuses its search_parameters per cache key:
-        # not for a search that must leave no trace or echoes a json_restrictor.
-        if not (params.no_cache or params.zero_trace or params.json_restrictor):
+        if self.may_answer_held(params):
             held = await self._answer_held(engine, params, tenant, base_url, search_id, key)
             if held is not None:
                 return held
         headers, _ = await self._admit(tenant)
         body = await self._answer(engine, params, tenant, base_url, search_id, utc_now(), key)
         return Answer(search_id, body, headers=headers)
+
+    @staticmethod
+    def may_answer_held(params: SearchParams) -> bool:
+        """Whether a fresh hit held in memory may answer ``params`` (``answer_held``).
+
+        The held path archives every answer and reuses its search_parameters per cache key: not
+        for a search that must leave no trace or echoes a json_restrictor, nor for one that is
+        not an ordinary JSON search now.
+        """
+        return not (
+            params.no_cache
+            or params.zero_trace
+            or params.json_restrictor
+            or params.async_
+            or params.webhook is not None
+            or params.output != "json"
+        )
+
+    async def answer_held(
+        self, params: SearchParams, tenant: Tenant, base_url: str, key: str
+    ) -> Answer | None:
+        """``search``'s answer when a fresh hit for ``key`` (``cache_key(params)``) is held in
+        this process's memory and ``may_answer_held(params)``; else None, having done nothing."""
+        engine = self.engine(params.engine)
+        return await self._answer_held(engine, params, tenant, base_url, secrets.token_hex(12), key)
 
     async def _answer_held(
         self,

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from serpgate.jsonlog import JsonFormatter, redact_secrets
+from serpgate.jsonlog import _ISSUED_KEY, _SECRET_FIELD, REDACTED, JsonFormatter, redact_secrets
 from tests.ops.processes import SERPGATE, json_lines, running, serve_env, wait_until_ready
 from tests.ops.sandbox_thread import sandbox_in_thread
 from tests.redis_server import free_port
@@ -133,6 +134,25 @@ def test_secrets_are_redacted_from_messages_exceptions_and_urls() -> None:
     assert "pw" not in redact_secrets("proxy http://user:pw@10.0.0.1:3128 failed")
     assert "sg_" + "A" * 20 not in redact_secrets("key sg_" + "A" * 20 + " seen")
     assert redact_secrets("basic markup, 10 results") == "basic markup, 10 results"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # The access log redacts its query itself; a line may still carry another key.
+        '"msg":"GET /search?api_key=REDACTED 200","path":"/search?api_key=REDACTED&q=a"',
+        "GET /search?api_key=REDACTED&api_key=sg_live_k7",
+        "GET /search?api_key=REDACTEDk8 200",
+        "GET /search?API_KEY=REDACTED&admin_key=k9",
+        '{"msg":"GET /s?api_key=REDACTED 200","detail":"apikey: k10"}',
+    ],
+)
+def test_a_line_redacted_in_part_is_redacted_as_a_whole(line: str) -> None:
+    """What the shortcut for already-redacted lines answers is what the full scan answers."""
+    full = _SECRET_FIELD.sub(rf"\1\2{REDACTED}", line)
+    assert redact_secrets(line) == _ISSUED_KEY.sub(f"sg_{REDACTED}", full)
+    for secret in ("k7", "k8", "k9", "k10"):
+        assert secret not in redact_secrets(line)
 
     formatter = JsonFormatter()
     try:

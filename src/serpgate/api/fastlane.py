@@ -1,0 +1,188 @@
+"""``FastLane``: a cache hit held in memory, answered before FastAPI's routing runs.
+
+A repeated search answered from this process's memory is the service's hottest path, and the
+framework around it cost more than the search itself: Starlette's exception middleware, the
+router, FastAPI's request handling, a ``Request`` and a ``Response`` object, the query parsed into
+a multidict, the engine's parameters read and a Pydantic model validated, per request, for a
+query string the process has seen a thousand times (docs/performance.md has the profiles).
+
+This ASGI middleware answers exactly the searches it can answer as ``GET /search`` would, and
+hands everything else on untouched. It remembers, per query string (the API key cut out of it)
+and origin, the parameters the route read from it, and reads them with the route's own
+functions (``search_params``, ``base_url_of``) the first time. A later request with the same
+query string and a key that authenticates then goes straight to ``SearchService.answer_held``.
+Whatever that cannot answer (not held, not cacheable, a key that does not authenticate, a
+query string that was refused, a repeated or odd ``api_key``, CORS, ``HEAD``) passes on to the
+app before anything has been counted, and gets the route's answer, errors included. A refusal
+after admission began (a spent rate limit) is answered here through the app's own exception
+handlers, so it reads the same as the route's.
+
+It sits inside the access log middleware, so every request it answers is logged and measured
+as any other, under the route's template.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote_plus
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from serpgate.accesslog import annotate_request
+from serpgate.api import search as search_api
+from serpgate.api.credentials import bearer_token
+from serpgate.api.search import search_params
+from serpgate.api.services import Services, base_url_of
+from serpgate.errors import SerpgateError
+from serpgate.models.params import SearchParams
+from serpgate.search import SearchService
+from serpgate.store.base import StoreUnavailable
+from serpgate.traffic.cache import cache_key
+from serpgate.traffic.lru import LocalLRU
+
+# The route's own objects, by path: the access log names a request by its route's template.
+_ROUTES = {route.path: route for route in search_api.router.routes if isinstance(route, Route)}
+SEARCH_PATHS = frozenset(_ROUTES)
+# Query strings remembered: as many as the answers held in memory, each for as long as a key's
+# authentication is (a setting changed by a restart only, so the bound is about memory).
+REMEMBERED = 4096
+REMEMBERED_BYTES = 16 * 1024 * 1024
+REMEMBERED_SECONDS = 300.0
+# What SearchParams accepts as a key: printable, at most this long.
+_KEY_MAX = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KEY_NAMES = frozenset({b"api_key", b"serp_api_key"})
+_JSON = (b"content-type", b"application/json")
+
+
+class _Read:
+    """What the route read from one query string: the search, its cache key, the origin."""
+
+    __slots__ = ("base_url", "key", "params")
+
+    def __init__(self, params: SearchParams, key: str, base_url: str) -> None:
+        self.params = params
+        self.key = key
+        self.base_url = base_url
+
+
+class FastLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._reads: LocalLRU[tuple[Any, ...], _Read] = LocalLRU(
+            REMEMBERED, REMEMBERED_BYTES, REMEMBERED_SECONDS
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["path"] not in SEARCH_PATHS
+            or not await self._answered(scope, receive, send)
+        ):
+            await self.app(scope, receive, send)
+
+    async def _answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """True when the search was answered here; False, having counted nothing, if not."""
+        app = scope.get("app")
+        services: Services | None = getattr(getattr(app, "state", None), "services", None)
+        if services is None:
+            return False
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if any(name == b"origin" for name, _ in headers):
+            return False  # CORS answers cross-origin requests; it sits further in
+        split = _cut_key(scope["query_string"])
+        if split is None:
+            return False
+        rest, raw_key = split
+        host = next((value for name, value in headers if name == b"host"), None)
+        origin = (scope["scheme"], host, scope.get("server"), scope.get("root_path", ""))
+        memo = (*origin, scope.get("app_root_path"), rest)
+        read = self._reads.get(memo)
+        if read is None:
+            read = await self._read(scope, services)
+            if read is None:
+                return False
+            self._reads.put(memo, read, len(rest) + 256)
+        key = _key(raw_key, scope)
+        if key is None:
+            return False
+        try:
+            tenant = await services.tenants.authenticate(key)
+        except (SerpgateError, StoreUnavailable):
+            return False
+        annotate_request(tenant_id=tenant.id)
+        search = services.search
+        try:
+            answer = await search.answer_held(read.params, tenant, read.base_url, read.key)
+        except (SerpgateError, StoreUnavailable) as exc:
+            await self._refuse(app, scope, receive, send, exc)
+            return True
+        if answer is None:
+            return False
+        scope["route"] = _ROUTES[scope["path"]]
+        response_headers = [
+            _JSON,
+            (b"content-length", str(len(answer.body)).encode()),
+            *((name.lower().encode(), value.encode()) for name, value in answer.headers.items()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
+        await send({"type": "http.response.body", "body": answer.body})
+        return True
+
+    async def _read(self, scope: Scope, services: Services) -> _Read | None:
+        """The route's reading of this query string, or None where it refuses it or where a
+        held answer could not stand for the route's (then the route answers)."""
+        request = Request(scope)
+        try:
+            params = await search_params(request, services)
+        except (SerpgateError, ValidationError):  # refused: the route says why
+            return None
+        if not SearchService.may_answer_held(params):
+            return None
+        # Kept without the key it came with: the next request brings its own.
+        params = params.model_copy(update={"api_key": None, "serp_api_key": None})
+        return _Read(params, cache_key(params), base_url_of(request, services))
+
+    async def _refuse(
+        self, app: Any, scope: Scope, receive: Receive, send: Send, exc: Exception
+    ) -> None:
+        """The answer the app's exception handler gives ``exc`` on the route."""
+        scope["route"] = _ROUTES[scope["path"]]
+        handlers = app.exception_handlers
+        handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
+        response = await handler(Request(scope, receive), exc)
+        await response(scope, receive, send)
+
+
+def _cut_key(query: bytes) -> tuple[bytes, bytes | None] | None:
+    """The query string without its ``api_key`` piece, and that piece's raw value (None when
+    there is none); None when the key is given in a way the route must judge (twice, or under
+    another name too, or encoded in its name)."""
+    pieces = query.split(b"&")
+    found: int | None = None
+    for index, piece in enumerate(pieces):
+        name = piece.partition(b"=")[0]
+        if name in _KEY_NAMES or b"%" in name or b"+" in name:
+            if name != b"api_key" or found is not None:
+                return None
+            found = index
+    if found is None:
+        return query, None
+    raw = pieces.pop(found).partition(b"=")[2]
+    return b"&".join(pieces), raw
+
+
+def _key(raw: bytes | None, scope: Scope) -> str | None:
+    """The API key as the route reads it (from the query, else the bearer header), when it is
+    one that ``SearchParams`` accepts; None sends the request to the route."""
+    if raw is None:
+        return bearer_token(Request(scope))
+    key = unquote_plus(raw.decode("latin-1"))
+    if not key or len(key) > _KEY_MAX or _CONTROL.search(key):
+        return None
+    return key
