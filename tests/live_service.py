@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import uvicorn
 from aiohttp import web
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from serpgate.app import create_app
@@ -27,6 +28,8 @@ from serpgate.settings import Settings
 class LiveService:
     url: str
     sandbox_url: str
+    # The app itself, for a test that looks into its state (``app.state.services``).
+    app: FastAPI
 
 
 @contextmanager
@@ -59,9 +62,10 @@ def live_service(
             },
             **settings,  # type: ignore[arg-type]  # validated by Settings itself
         )
+        app = create_app(config)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                app,
                 host="127.0.0.1",
                 port=0,
                 access_log=False,
@@ -76,7 +80,7 @@ def live_service(
                 await task
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        found["service"] = LiveService(f"http://127.0.0.1:{port}", sandbox)
+        found["service"] = LiveService(f"http://127.0.0.1:{port}", sandbox, app)
         ready.set()
         await asyncio.to_thread(stop.wait)
         server.should_exit = True
