@@ -42,7 +42,7 @@ async def redis_figures(client: aioredis.Redis) -> tuple[int, float, int]:
 
 
 async def measure(args: argparse.Namespace) -> list[dict[str, float]]:
-    runner = web.AppRunner(create_sandbox_app(all_emulators()), access_log=None)
+    runner = web.AppRunner(create_sandbox_app(all_emulators(), walled=()), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     sandbox = f"http://127.0.0.1:{runner.addresses[0][1]}"
