@@ -1,10 +1,11 @@
 """``SearchArchive``: every answered search, kept by id for ``GET /searches/{id}``, and the page
 each was read from, for ``GET /searches/{id}.html``.
 
-Entries are the exact response bytes, keyed by tenant and id, so that another tenant's id is
-simply absent (a 404, revealing nothing) and an archived answer is served without re-encoding.
-The tenant is the key's hash tag, as it is of the tenant's rate-limit counters: the rate limiter
-can then admit a cache hit and archive its answer in one script (``write``), on one Cluster slot.
+Entries are the exact response bytes (a cache hit's in two parts, below), keyed by tenant and
+id, so that another tenant's id is simply absent (a 404, revealing nothing) and an archived answer
+is served without re-encoding. The tenant is the key's hash tag, as it is of the tenant's
+rate-limit counters: the rate limiter can then admit a cache hit and archive its answer in one
+script (``write_hit``), on one Cluster slot.
 
 A cache hit's answer is its own metadata (the head) before a tail that every hit of one cache
 entry shares (its parameters, pagination and results: ``render_tail``), so a hit is kept as its

@@ -3,6 +3,7 @@ real Redis: the archive still gives back exactly the bytes each hit answered."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -129,8 +130,9 @@ async def test_a_tail_gone_from_the_store_is_written_again_by_the_next_hit(
         # half an answer.
         assert await store.delete(tail_key)
         assert {(await archived(client, hit)).status_code for hit in first} == {404}
-        # This process believes the tail stored; the next hit finds it missing and sends it.
-        later = [await search(client, "tail lost") for _ in range(2)]
+        # This process believes the tail stored; the next hits (at once) find it missing and
+        # send it.
+        later = list(await asyncio.gather(*(search(client, "tail lost") for _ in range(10))))
         assert await store.get(tail_key) is not None
         for hit in first + later:
             response = await archived(client, hit)
