@@ -6,7 +6,7 @@ import orjson
 
 from serpgate.models.params import SearchParams
 from serpgate.models.response import Pagination, SearchInformation, SerpData
-from serpgate.search import encode_entry, render_answer, render_tail
+from serpgate.search import encode_entry, render_answer, render_head, render_tail
 from serpgate.traffic.readthrough import Served
 
 BASE = "http://serp.example"
@@ -16,7 +16,7 @@ def entry_for(data: SerpData) -> bytes:
     return encode_entry(data, "http://engine.example/search?q=x", attempts=2)
 
 
-def test_a_tail_rendered_before_gives_the_same_answer() -> None:
+def test_a_head_and_a_tail_rendered_apart_give_the_same_answer() -> None:
     params = SearchParams(engine="google", q="coffee", num=20, start=20, api_key="sg_secret")
     data = SerpData(
         search_information=SearchInformation(query_displayed="coffee"),
@@ -27,16 +27,8 @@ def test_a_tail_rendered_before_gives_the_same_answer() -> None:
     whole = render_answer(
         "a" * 24, params, BASE, "t0", status="Success", entry=entry, served=served
     )
-    spliced = render_answer(
-        "a" * 24,
-        params,
-        BASE,
-        "t0",
-        status="Success",
-        entry=entry,
-        served=served,
-        tail=render_tail(params, BASE, entry),
-    )
+    head = render_head("a" * 24, params, BASE, "t0", status="Success", entry=entry, served=served)
+    spliced = head + render_tail(params, BASE, entry)
     one, two = orjson.loads(whole), orjson.loads(spliced)
     one["search_metadata"].pop("processed_at")
     two["search_metadata"].pop("processed_at")

@@ -48,7 +48,7 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 
 # A parameter that was redacted already, as the access log writes its query (the value ends
 # where the parameter, the message or the JSON string does): the pattern would change nothing.
-_DONE = tuple(f"{name}={REDACTED}{end}" for name in _SECRET_NAMES for end in "& \"")
+_DONE = tuple(f"{name}={REDACTED}{end}" for name in _SECRET_NAMES for end in '& "')
 
 
 def _unredacted(text: str, lowered: str) -> str:

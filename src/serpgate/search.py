@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 import orjson
 
 from serpgate.accesslog import annotate_request
-from serpgate.archive import SearchArchive
+from serpgate.archive import SearchArchive, Tail
 from serpgate.engines.base import Engine
 from serpgate.errors import (
     InvalidRequest,
@@ -128,7 +128,7 @@ class SearchService:
         self._background: set[asyncio.Task[None]] = set()
         # Hot searches' answers after their metadata (parameters, pagination, blocks), so a
         # repeat splices ready bytes. Per entry: a refreshed entry is a new object.
-        self._tails: LocalLRU[tuple[str, str], tuple[bytes, bytes]] = LocalLRU(
+        self._tails: LocalLRU[tuple[str, str], tuple[bytes, Tail]] = LocalLRU(
             TAIL_ENTRIES, TAIL_BYTES, TAIL_SECONDS
         )
 
@@ -204,7 +204,7 @@ class SearchService:
         served = self._traffic.answers.peek(key)
         if served is None:
             return None
-        body = render_answer(
+        head = render_head(
             search_id,
             params,
             base_url,
@@ -213,16 +213,20 @@ class SearchService:
             entry=served.body,
             served=served,
             elapsed=time.perf_counter() - started,
-            tail=self._tail(key, params, base_url, served.body),
         )
-        page_id = page_of(served.body)
-        headers, stored = await self._admit(
-            tenant, then_store=self._archive.write(tenant.id, search_id, body, page_id)
-        )
+        tail = self._tail(key, params, base_url, served.body)
+        # Archived as its head and a reference to the tail, which all hits of the entry share.
+        write = self._archive.write_hit(tenant.id, search_id, head, tail, page_of(served.body))
+        headers, stored = await self._admit(tenant, then_store=write)
         self._record_served(engine.name, served)
-        if not stored:
-            await self._archive_quietly(tenant.id, search_id, body, page_id)
-        return Answer(search_id, body, headers=headers)
+        if stored:
+            self._archive.stored(write)
+        else:
+            try:
+                await self._archive.save_hit(write, tail)
+            except StoreUnavailable as exc:
+                log.warning("search %s not archived: %s", search_id, exc)
+        return Answer(search_id, head + tail.body, headers=headers)
 
     async def submit(self, params: SearchParams, tenant: Tenant, base_url: str) -> Answer:
         """``async=true``: admit, archive a Processing record, hand the search to a worker."""
@@ -441,8 +445,9 @@ class SearchService:
         await asyncio.gather(*writes)
         return body
 
-    def _tail(self, key: str, params: SearchParams, base_url: str, entry: bytes) -> bytes:
-        """The answer after its metadata, rendered once per entry, origin and cache key.
+    def _tail(self, key: str, params: SearchParams, base_url: str, entry: bytes) -> Tail:
+        """The answer after its metadata, rendered (and digested) once per entry, origin and
+        cache key.
 
         The cache key digests every field that changes the page; of the others, the tail shows
         only ``output``, ``no_cache`` and ``async``, which are ``json``, false and false on
@@ -452,8 +457,8 @@ class SearchService:
         # By identity: the entry held in memory is one object for as long as it is held.
         if memo is not None and memo[0] is entry:
             return memo[1]
-        tail = render_tail(params, base_url, entry)
-        self._tails.put((key, base_url), (entry, tail), len(tail))
+        tail = Tail.of(render_tail(params, base_url, entry))
+        self._tails.put((key, base_url), (entry, tail), len(tail.body))
         return tail
 
     def _record_served(self, engine: str, served: Served) -> None:
@@ -566,13 +571,35 @@ def render_answer(
     served: Served | None = None,
     error: SerpgateError | None = None,
     elapsed: float | None = None,
-    tail: bytes | None = None,
 ) -> bytes:
     """The response JSON in SerpApi's shape: metadata first, then the page's blocks as cached.
 
-    Everything after the metadata depends only on the parameters, this service's origin and
-    the entry (``render_tail``); ``tail`` hands in one rendered before for the same three.
+    With an entry, that is ``render_head`` then ``render_tail``: everything after the metadata
+    depends only on the parameters, this service's origin and the entry.
     """
+    if entry is not None:
+        head = render_head(
+            search_id,
+            params,
+            base_url,
+            created,
+            status=status,
+            entry=entry,
+            served=served,
+            elapsed=elapsed,
+        )
+        return head + render_tail(params, base_url, entry)
+    metadata = _metadata(search_id, base_url, created, status, elapsed)
+    metadata.update(cached=False, attempts=0)
+    document: dict[str, object] = {"search_metadata": metadata, "search_parameters": params.echo()}
+    if error is not None:
+        document["error"] = error.message
+    return orjson.dumps(document)
+
+
+def _metadata(
+    search_id: str, base_url: str, created: str, status: str, elapsed: float | None
+) -> dict[str, object]:
     metadata: dict[str, object] = {
         "id": search_id,
         "status": status,
@@ -583,13 +610,22 @@ def render_answer(
         metadata["processed_at"] = utc_now()
     if elapsed is not None:
         metadata["total_time_taken"] = round(elapsed, 3)
-    document: dict[str, object] = {"search_metadata": metadata}
-    if entry is None:
-        metadata.update(cached=False, attempts=0)
-        document["search_parameters"] = params.echo()
-        if error is not None:
-            document["error"] = error.message
-        return orjson.dumps(document)
+    return metadata
+
+
+def render_head(
+    search_id: str,
+    params: SearchParams,
+    base_url: str,
+    created: str,
+    *,
+    status: str,
+    entry: bytes,
+    served: Served | None = None,
+    elapsed: float | None = None,
+) -> bytes:
+    """``{"search_metadata":{…}``: the answer up to its tail, the part that is this search's own."""
+    metadata = _metadata(search_id, base_url, created, status, elapsed)
     head, _, _ = entry.partition(b"\n")
     info = orjson.loads(head)
     fetched = served is None or served.fetched
@@ -601,8 +637,8 @@ def render_answer(
         metadata["engine_url"] = info["u"]
     if info.get("p") and not params.zero_trace:
         metadata["raw_html_file"] = f"{base_url}/searches/{search_id}.html"
-    # Splice the rest in as it is: no decoding and re-encoding of the results.
-    return orjson.dumps(document)[:-1] + (tail or render_tail(params, base_url, entry))
+    # The rest is spliced in after it as it is: no decoding and re-encoding of the results.
+    return orjson.dumps({"search_metadata": metadata})[:-1]
 
 
 def render_tail(params: SearchParams, base_url: str, entry: bytes) -> bytes:

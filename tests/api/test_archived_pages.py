@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from serpgate.archive import SearchArchive
+from serpgate.archive import SearchArchive, Tail
+from serpgate.errors import NotFound
 from serpgate.store.memory import MemoryStore
 from tests.live_service import live_service
 
@@ -97,3 +98,34 @@ async def test_pages_are_kept_compressed_under_their_own_id() -> None:
     assert await archive.load_page("tenant", "s1") == html.encode()
     assert await archive.load("tenant", "s1") == b'{"search_metadata":{}}'
     await store.close()
+
+
+async def test_records_of_every_form_load_and_one_whose_tail_is_gone_reads_as_absent() -> None:
+    store = MemoryStore()
+    archive = SearchArchive(store, ttl=60)
+    # Written before tails existed: plain JSON, and a page id line before it.
+    await store.set("search:{t}:plain", b'{"a":1}')
+    await store.set("search:{t}:paged", b'0123abcd\n{"a":2}')
+    tail = Tail.of(b',"b":3}')
+    for search_id, page_id in (("hit", None), ("hit_paged", "0123abcd")):
+        await archive.save_hit(archive.write_hit("t", search_id, b'{"a":4', tail, page_id), tail)
+    assert [await archive.load("t", i) for i in ("plain", "paged", "hit", "hit_paged")] == [
+        b'{"a":1}',
+        b'{"a":2}',
+        b'{"a":4,"b":3}',
+        b'{"a":4,"b":3}',
+    ]
+    await store.set("page:0123abcd", zlib.compress(b"<html>"))
+    assert await archive.load_page("t", "hit_paged") == b"<html>"
+    assert await archive.load_many("t", ["hit", "nope", "paged"]) == [
+        b'{"a":4,"b":3}',
+        None,
+        b'{"a":2}',
+    ]
+    assert len(await store.scan("tail:")) == 1
+    await store.delete(f"tail:{{t}}:{tail.digest}")
+    with pytest.raises(NotFound):
+        await archive.load("t", "hit")
+    with pytest.raises(NotFound):
+        await archive.load_page("t", "hit_paged")
+    assert await archive.load_many("t", ["hit", "plain"]) == [None, b'{"a":1}']

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from serpgate.errors import RateLimited, ServiceUnavailable
 from serpgate.settings import DEFAULT_PLANS
-from serpgate.store.base import StoreWrite
+from serpgate.store.base import SharedValue, StoreWrite
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import OnStoreError, StoreHealth
 from serpgate.traffic.ratelimit import (
@@ -318,6 +318,47 @@ async def test_redis_makes_the_write_for_a_plan_without_limits(
     decision = await limiter.hit("t", [], then_store=StoreWrite("w", b"x", 5.0))
     assert (decision.allowed, decision.stored) == (True, True)
     assert await redis_store.get("w") == b"x"
+
+
+async def test_a_write_needing_a_missing_shared_value_not_sent_is_not_made(
+    redis_store: RedisStore, health: StoreHealth
+) -> None:
+    limiter = RedisRateLimiter(redis_store, health, clock=FakeClock(HOUR_START))
+    limit = Limit("minute", 5, 60)
+    needs = SharedValue("tail:{t}:d", None, 60.0)
+    missing = await limiter.hit("t", [limit], then_store=StoreWrite("r1", b"@d\nh", 30.0, needs))
+    # Admitted and counted, but nothing written: a record never points at a missing value.
+    assert (missing.allowed, missing.stored, missing.states[0].remaining) == (True, False, 4)
+    assert await redis_store.get("r1") is None
+    assert await redis_store.get("tail:{t}:d") is None
+    sent = SharedValue("tail:{t}:d", b"tail", 60.0)
+    made = await limiter.hit("t", [limit], then_store=StoreWrite("r2", b"@d\nh", 30.0, sent))
+    assert made.stored
+    assert (await redis_store.get("r2"), await redis_store.get("tail:{t}:d")) == (b"@d\nh", b"tail")
+    ttl_ms = await redis_store.client.pttl(redis_store.key("tail:{t}:d"))
+    assert 55_000 < ttl_ms <= 60_000
+    # Now present, the key alone is enough.
+    again = await limiter.hit("t", [limit], then_store=StoreWrite("r3", b"@d\nh", 30.0, needs))
+    assert again.stored
+    assert await redis_store.get("r3") == b"@d\nh"
+
+
+async def test_a_shared_values_expiry_is_raised_to_outlive_the_write_never_lowered(
+    redis_store: RedisStore, health: StoreHealth
+) -> None:
+    limiter = RedisRateLimiter(redis_store, health, clock=FakeClock(HOUR_START))
+    shared = redis_store.key("tail:{t}:d")
+    await redis_store.set("tail:{t}:d", b"tail", ttl=2.0)
+    # A shared ttl shorter than the write's own still keeps it past the write.
+    needs = SharedValue("tail:{t}:d", None, 10.0)
+    await limiter.hit("t", [], then_store=StoreWrite("r1", b"x", 40.0, needs))
+    assert 35_000 < await redis_store.client.pttl(shared) <= 40_000
+    await redis_store.client.pexpire(shared, 500_000)
+    sent = SharedValue("tail:{t}:d", b"other", 60.0)
+    await limiter.hit("t", [], then_store=StoreWrite("r2", b"x", 40.0, sent))
+    assert await redis_store.client.pttl(shared) > 400_000
+    # A present value is not overwritten by one sent again.
+    assert await redis_store.get("tail:{t}:d") == b"tail"
 
 
 async def test_without_redis_the_write_is_left_to_the_caller(dead_redis: RedisStore) -> None:

@@ -14,12 +14,30 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class SharedValue:
+    """A value several ``StoreWrite`` values refer to, stored once under its own key.
+
+    ``value`` None: the sender believes it stored already and sends only the key, to have its
+    expiry extended; the write that needs it is then made only if it is still there.
+    """
+
+    key: str
+    value: bytes | None
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
 class StoreWrite:
-    """A ``set`` to make later, or together with another command in the same round trip."""
+    """A ``set`` to make later, or together with another command in the same round trip.
+
+    With ``needs``, the value refers to a shared one: that is stored (or kept alive to outlive
+    this value) first, and where it is found missing and not sent, nothing is written.
+    """
 
     key: str
     value: bytes
     ttl: float
+    needs: SharedValue | None = None
 
 
 class StoreUnavailable(Exception):

@@ -5,16 +5,25 @@
 --          (the API key).
 -- KEYS[n + 1]  optional: a key to SET when the request is admitted (the search archive's copy
 --          of the answer), so that a cache hit costs one round trip, not two.
+-- KEYS[n + 2]  optional, with KEYS[n + 1]: a shared value that value refers to (a cache hit's
+--          answer after its metadata, stored once for all the hits of one cache entry).
 -- ARGV[1]  now in milliseconds, or '' to read Redis TIME (so replica clocks do not matter)
 -- ARGV[2]  cost of this request (0 reads the figures and counts nothing)
 -- ARGV[3]  n, the number of limits
 -- ARGV[2 + 2i], ARGV[3 + 2i]  limit and window length in milliseconds of KEYS[i]
 -- ARGV[4 + 2n], ARGV[5 + 2n]  with KEYS[n + 1]: the value and its expiry in milliseconds
+-- ARGV[6 + 2n]  with KEYS[n + 2]: the shared value's expiry in milliseconds, at least the value's
+-- ARGV[7 + 2n]  optional: the shared value itself, sent when the caller does not know it stored
 --
 -- A limit admits when previous * (window - elapsed) / window + current + cost <= limit; the
 -- comparison is multiplied out so that it is exact integer arithmetic, the same as the Python
 -- side. Counting is all or nothing: unless every limit admits, no hash is written, and neither
 -- is the value.
+--
+-- A value never refers to a missing shared value: a present one has its expiry raised to at
+-- least ARGV[6 + 2n] (never lowered), so it outlives every value written with it; an absent one
+-- is SET when sent, and when it was not sent the value is not written either (stored stays 0,
+-- the request still counted): the caller then writes both itself.
 --
 -- Returns {now_ms, stored, previous_1, current_1, previous_2, current_2, ...}: stored is 1 when
 -- the value was written; the counts are as they stood before this request, from which the
@@ -63,7 +72,21 @@ if admits and cost > 0 then
     redis.call('PEXPIRE', KEYS[i], 2 * row[4])
   end
 end
-if admits and KEYS[n + 1] then
+local present = true
+if admits and KEYS[n + 2] then
+  local ttl = tonumber(ARGV[6 + 2 * n])
+  local left = redis.call('PTTL', KEYS[n + 2])
+  if left == -2 then
+    if ARGV[7 + 2 * n] then
+      redis.call('SET', KEYS[n + 2], ARGV[7 + 2 * n], 'PX', ttl)
+    else
+      present = false
+    end
+  elseif left >= 0 and left < ttl then
+    redis.call('PEXPIRE', KEYS[n + 2], ttl)
+  end
+end
+if admits and present and KEYS[n + 1] then
   redis.call('SET', KEYS[n + 1], ARGV[4 + 2 * n], 'PX', ARGV[5 + 2 * n])
   reply[2] = 1
 end

@@ -22,8 +22,10 @@ All of a request's limits are judged together, in one round trip, and counting i
 a refused request counts against none of them. A client hammering a spent minute limit therefore
 does not also burn its hour, and the figures it is shown stay true. ``hit`` may carry a store
 write to make only if the request is admitted (``then_store``: a cache hit's archived answer), in
-the same round trip; ``RateDecision.stored`` says whether it was made, and where it was not (the
-memory limiter, Redis out of reach) the caller makes it itself.
+the same round trip, with the shared value it refers to (``StoreWrite.needs``: the answer's tail,
+stored once) set or kept alive; ``RateDecision.stored`` says whether it was made, and where it
+was not (the memory limiter, Redis out of reach, a shared value found missing and not sent) the
+caller makes it itself.
 
 On Redis, one hash per limit whose keys share the API key as hash tag (one Cluster slot, so one
 script can touch them all), Redis ``TIME`` as the clock, and redis-py's ``Script``, which reloads
@@ -307,6 +309,12 @@ class RedisRateLimiter:
         if then_store is not None:
             keys.append(self._store.key(then_store.key))
             args += [then_store.value, max(1, math.ceil(then_store.ttl * 1000))]
+            needs = then_store.needs
+            if needs is not None:
+                keys.append(self._store.key(needs.key))
+                args.append(max(1, math.ceil(max(needs.ttl, then_store.ttl) * 1000)))
+                if needs.value is not None:
+                    args.append(needs.value)
         try:
             reply = await self._health.call(lambda: self._script(keys=keys, args=args))
         except StoreUnavailable:
