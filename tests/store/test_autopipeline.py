@@ -1,7 +1,8 @@
 """``AutoPipeline`` over real sockets: batching, replies matched in order, and every fault path.
 
 The faults are real: a server that accepts and never answers, a connection Redis itself kills
-mid-command (CLIENT KILL), scripts flushed from a throwaway Redis.
+mid-command (CLIENT KILL), scripts flushed from a throwaway Redis. Every test runs on asyncio's own
+loop and on uvloop (what the service runs on), whose transports differ.
 """
 
 from __future__ import annotations
