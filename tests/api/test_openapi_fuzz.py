@@ -19,10 +19,10 @@ Run alone: ``timeout 900 .venv/bin/python -m pytest tests/api/test_openapi_fuzz.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlencode
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
