@@ -2,6 +2,8 @@
 
 Every key carries the configured prefix, so several deployments (or test runs) can share a server.
 Connection failures surface as ``StoreUnavailable``; what to do about them is the caller's call.
+Besides redis-py's pooled client, a store owns one ``AutoPipeline`` (``pipelined``) to the same
+server, for the calls every cache hit makes, where redis-py's per-call cost dominated.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from serpgate.store.autopipeline import AutoPipeline
 from serpgate.store.base import StoreUnavailable
 
 
@@ -29,9 +32,10 @@ def _ms(ttl: float | None) -> int | None:
 
 
 class RedisStore:
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, pipelined: AutoPipeline) -> None:
         self.client = client
         self.prefix = f"{prefix}:" if prefix else ""
+        self.pipelined = pipelined
 
     @classmethod
     def from_url(
@@ -50,7 +54,7 @@ class RedisStore:
             health_check_interval=30,
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
-        return cls(aioredis.Redis(connection_pool=pool), prefix)
+        return cls(aioredis.Redis(connection_pool=pool), prefix, AutoPipeline(url, timeout))
 
     def key(self, key: str) -> str:
         return self.prefix + key
@@ -121,4 +125,5 @@ class RedisStore:
             await self.client.ping()
 
     async def close(self) -> None:
+        await self.pipelined.close()
         await self.client.aclose(close_connection_pool=True)

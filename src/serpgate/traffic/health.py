@@ -1,12 +1,13 @@
 """``StoreHealth``: whether Redis is answering, and the guard that keeps its trouble off requests.
 
-Every traffic part that talks to Redis makes its calls through ``call``. Each call gets a time
-budget, so a slow Redis counts as a down one rather than holding requests hostage. A few failures
-in a row (one late answer on a busy event loop proves little) mark Redis down and start a short
-cool-down during which calls fail at once (``StoreUnavailable``) instead of each waiting out its
-own timeout; after it, calls go through again and the first success marks Redis up, so the
-service recovers by itself when Redis comes back. What a caller does with
-``StoreUnavailable`` is its own policy: the cache treats it as a miss, the limiters fall back.
+Every traffic part that talks to Redis makes its calls through ``call`` (or ``call_bounded``,
+for calls that keep to the budget themselves). Each call gets a time budget, so a slow Redis
+counts as a down one rather than holding requests hostage. A few failures in a row (one late
+answer on a busy event loop proves little) mark Redis down and start a short cool-down during
+which calls fail at once (``StoreUnavailable``) instead of each waiting out its own timeout; after
+it, calls go through again and the first success marks Redis up, so the service recovers by
+itself when Redis comes back. What a caller does with ``StoreUnavailable`` is its own policy: the
+cache treats it as a miss, the limiters fall back.
 ``snapshot`` is what ``/readyz`` shows.
 """
 
@@ -57,10 +58,14 @@ class StoreHealth:
         """Seconds until calls are tried again; what a fail-closed refusal tells the client."""
         return max(self._cooldown, self._retry_at - self._clock())
 
+    @property
+    def budget(self) -> float:
+        """Seconds a call may take; what an op that bounds its own time (``call_bounded``) uses."""
+        return self._timeout
+
     async def call(self, op: Callable[[], Awaitable[T]]) -> T:
         """Run ``op`` within the time budget; ``StoreUnavailable`` if it fails or is skipped."""
-        if self._down_since is not None and self._clock() < self._retry_at:
-            raise StoreUnavailable(f"store down, cooling down: {self._last_error}")
+        self._skip_while_cooling_down()
         try:
             async with asyncio.timeout(self._timeout):
                 result = await op()
@@ -70,6 +75,22 @@ class StoreHealth:
             raise StoreUnavailable(self._last_error or "store unavailable") from exc
         self._succeeded()
         return result
+
+    async def call_bounded(self, op: Callable[[], Awaitable[T]]) -> T:
+        """``call`` for an op that keeps to ``budget`` itself (``AutoPipeline`` calls, which share
+        one deadline watchdog per connection), so no timer is set up per call here."""
+        self._skip_while_cooling_down()
+        try:
+            result = await op()
+        except (StoreUnavailable, RedisError, OSError) as exc:
+            self._failed(exc)
+            raise StoreUnavailable(self._last_error or "store unavailable") from exc
+        self._succeeded()
+        return result
+
+    def _skip_while_cooling_down(self) -> None:
+        if self._down_since is not None and self._clock() < self._retry_at:
+            raise StoreUnavailable(f"store down, cooling down: {self._last_error}")
 
     def _failed(self, exc: BaseException) -> None:
         now = self._clock()
