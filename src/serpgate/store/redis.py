@@ -3,11 +3,14 @@
 Every key carries the configured prefix, so several deployments (or test runs) can share a server.
 Connection failures surface as ``StoreUnavailable``; what to do about them is the caller's call.
 Besides redis-py's pooled client, a store owns one ``AutoPipeline`` (``pipelined``) to the same
-server, for the calls every cache hit makes, where redis-py's per-call cost dominated.
+server: the plain reads and writes (``get``, ``set``, ``add``, ``delete``, counters) and the rate
+limiter's script go through it, since redis-py's per-call cost was most of each call's.
+redis-py remains for scripts that register themselves, pipelines of other parts and ``SCAN``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +32,12 @@ def _as_bytes(value: bytes | str | None) -> bytes | None:
 
 def _ms(ttl: float | None) -> int | None:
     return None if ttl is None else max(1, math.ceil(ttl * 1000))
+
+
+def _px(ttl: float | None) -> tuple[str | int, ...]:
+    """``SET``'s expiry arguments for ``ttl`` seconds (none: no expiry)."""
+    ms = _ms(ttl)
+    return () if ms is None else ("PX", ms)
 
 
 class RedisStore:
@@ -68,48 +77,49 @@ class RedisStore:
 
     async def get(self, key: str) -> bytes | None:
         async with self._guard():
-            return _as_bytes(await self.client.get(self.key(key)))
+            return _as_bytes(await self.pipelined.execute("GET", self.key(key)))
 
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
         async with self._guard():
-            values = await self.client.mget([self.key(k) for k in keys])
+            values = await self.pipelined.execute("MGET", *(self.key(k) for k in keys))
         return [_as_bytes(v) for v in values]
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         async with self._guard():
-            await self.client.set(self.key(key), value, px=_ms(ttl))
+            await self.pipelined.execute("SET", self.key(key), value, *_px(ttl))
 
     async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         async with self._guard():
-            return bool(await self.client.set(self.key(key), value, px=_ms(ttl), nx=True))
+            added = await self.pipelined.execute("SET", self.key(key), value, *_px(ttl), "NX")
+        return added is not None
 
     async def delete(self, key: str) -> bool:
         async with self._guard():
-            removed: int = await self.client.delete(self.key(key))
+            removed: int = await self.pipelined.execute("DEL", self.key(key))
         return removed > 0
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         return (await self.incr_many([(key, amount, ttl)]))[0]
 
     async def incr_many(self, counts: Sequence[tuple[str, int, float | None]]) -> list[int]:
+        pipelined = self.pipelined
         async with self._guard():
-            adds = self.client.pipeline(transaction=False)
-            for key, amount, _ in counts:
-                adds.incrby(self.key(key), amount)
-            totals: list[int] = await adds.execute()
+            # Sent in one loop turn, so in one write: one round trip for them all.
+            totals: list[int] = list(
+                await asyncio.gather(
+                    *(pipelined.execute("INCRBY", self.key(key), n) for key, n, _ in counts)
+                )
+            )
             # A counter this call created is its to expire (EXPIRE NX needs Redis 7).
-            created = [
-                (key, ttl)
-                for (key, amount, ttl), total in zip(counts, totals, strict=True)
-                if total == amount and ttl is not None
-            ]
-            if created:
-                expiries = self.client.pipeline(transaction=False)
-                for key, ttl in created:
-                    expiries.pexpire(self.key(key), _ms(ttl) or 1)
-                await expiries.execute()
+            await asyncio.gather(
+                *(
+                    pipelined.execute("PEXPIRE", self.key(key), _ms(ttl) or 1)
+                    for (key, amount, ttl), total in zip(counts, totals, strict=True)
+                    if total == amount and ttl is not None
+                )
+            )
         return totals
 
     async def scan(self, prefix: str) -> list[str]:
