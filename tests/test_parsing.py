@@ -34,6 +34,26 @@ async def test_every_mode_parses_the_same(mode: str) -> None:
     assert len(parsed.organic_results) == 10
 
 
+async def test_a_pool_gets_the_cores_the_serving_processes_leave() -> None:
+    """As many serving processes as cores leave no core to a pool: pages parse inline; one
+    fewer leaves one. Told how many, the pool keeps to that whatever the cores."""
+    cores = os.cpu_count() or 1
+    engine = build_engines({})["bing"]
+    params = SearchParams(engine="bing", q="espresso machine")
+    html = BingEmulator().render(Corpus().page("espresso machine"), "/bing")
+    for serving, told, expected in (
+        (cores, None, "inline"),
+        (cores - 1, None, "process" if cores > 1 else "inline"),
+        (cores, 1, "process"),
+    ):
+        parser = PageParser("process", workers=told, serving=max(1, serving))
+        try:
+            assert parser.mode == expected, (serving, told)
+            assert (await parser.parse(engine, html, params)) == engine.parse(html, params)
+        finally:
+            parser.close()
+
+
 def descendants(pid: int) -> list[str]:
     found = subprocess.run(
         ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False

@@ -100,7 +100,9 @@ async def running_services(
     traffic = TrafficLayer.build(settings.traffic, store)
     tenants = TenantRegistry(store, settings.plans, bootstrap)
     parse = settings.parse
-    parser = PageParser(parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse)
+    parser = PageParser(
+        parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse, settings.workers
+    )
     fetcher = Fetcher.from_settings(
         settings.resilience,
         transports,

@@ -106,7 +106,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     }
     signal.signal(signal.SIGTERM, _stop_cleanly)
     if settings.workers > 1:
-        # Workers are separate processes: each builds its app from the same environment.
+        # Workers are separate processes: each builds its app from the same environment, which
+        # says how many there are (parser pools are sized to the cores they leave).
+        os.environ["SERPGATE_WORKERS"] = str(settings.workers)
         with _shared_metrics_dir(settings.metrics.multiproc_dir):
             uvicorn.run(
                 "serpgate.app:app_from_env",

@@ -26,22 +26,38 @@ ParseMode = Literal["inline", "thread", "process"]
 log = logging.getLogger("serpgate.parsing")
 
 
+def spare_cores(serving: int) -> int:
+    """Cores the serving processes (``serve --workers N``) leave to parser pools, one per core."""
+    return (os.cpu_count() or 1) - serving
+
+
 class PageParser:
+    """Where pages parse. A process pool is sized, unless ``workers`` says, to the cores the
+    ``serving`` processes leave free; where they leave none, pages parse inline. A pool beside
+    as many serving processes as cores only adds a process per core to compete for them and a
+    pickled page per search: scenario 3 (two workers on two cores) took 74.7 s for 100,000
+    searches with a pool per worker and 50.8 s inline (docs/performance.md)."""
+
     def __init__(
         self,
         mode: ParseMode,
         workers: int | None = None,
         inline_below: int = 0,
         observe: Callable[[str, float], None] | None = None,
+        serving: int = 1,
     ) -> None:
-        self.mode = mode
         self._observe = observe
         self.inline_below = inline_below
         self._executor: Executor | None = None
         if mode == "thread":
             self._executor = ThreadPoolExecutor(workers or 2, thread_name_prefix="parse")
         elif mode == "process":
-            self._executor = ProcessPoolExecutor(workers or max(1, (os.cpu_count() or 2) - 1))
+            size = workers or spare_cores(serving)
+            if size >= 1:
+                self._executor = ProcessPoolExecutor(size)
+            else:
+                mode = "inline"
+        self.mode: ParseMode = mode
 
     async def parse(self, engine: Engine, html: str, params: SearchParams) -> SerpData:
         """The page read by ``engine``; a parser bug becomes a typed error, never a 500."""

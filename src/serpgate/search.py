@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -80,6 +81,14 @@ class Answer:
     body: bytes
     media_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def new_search_id() -> str:
+    """24 hex digits naming one search. Unique, not secret: an id is looked up only under the
+    API key that made it (another key's id is a 404). So ``random`` (seeded from the system and
+    reseeded in every forked worker), not ``secrets``: os.urandom's system call hands the GIL to
+    the log writer thread on every cache hit."""
+    return f"{random.getrandbits(96):024x}"
 
 
 def utc_now() -> str:
@@ -144,7 +153,7 @@ class SearchService:
         engine = self.engine(params.engine)
         if params.webhook is not None:
             raise InvalidRequest("webhook applies to async searches: add async=true")
-        search_id = secrets.token_hex(12)
+        search_id = new_search_id()
         if params.output == "html":
             headers, _ = await self._admit(tenant)
             # The raw page is not cached (it is the large part); it still costs a search.
@@ -184,7 +193,7 @@ class SearchService:
         """``search``'s answer when a fresh hit for ``key`` (``cache_key(params)``) is held in
         this process's memory and ``may_answer_held(params)``; else None, having done nothing."""
         engine = self.engine(params.engine)
-        return await self._answer_held(engine, params, tenant, base_url, secrets.token_hex(12), key)
+        return await self._answer_held(engine, params, tenant, base_url, new_search_id(), key)
 
     async def _answer_held(
         self,
@@ -238,7 +247,7 @@ class SearchService:
             except RefusedTarget as exc:
                 raise InvalidRequest(str(exc)) from None
         headers, _ = await self._admit(tenant)
-        search_id, created = secrets.token_hex(12), utc_now()
+        search_id, created = new_search_id(), utc_now()
         body = render_answer(search_id, params, base_url, created, status="Processing")
         await self._archive.save(tenant.id, search_id, body)
         job = SearchJob(search_id, tenant, params, base_url, created, webhook)
