@@ -27,13 +27,15 @@ log = logging.getLogger("serpgate.parsing")
 
 
 def spare_cores(serving: int) -> int:
-    """Cores the serving processes (``serve --workers N``) leave to parser pools, one per core."""
-    return (os.cpu_count() or 1) - serving
+    """A serving process's share of the cores that all of them (``serve --workers N``) leave
+    free: the size of its parser pool, one process per core."""
+    return ((os.cpu_count() or 1) - serving) // serving
 
 
 class PageParser:
-    """Where pages parse. A process pool is sized, unless ``workers`` says, to the cores the
-    ``serving`` processes leave free; where they leave none, pages parse inline. A pool beside
+    """Where pages parse. A process pool is sized, unless ``workers`` says, to this process's
+    share of the cores the ``serving`` processes leave free; where that is none, pages parse
+    inline. A pool beside
     as many serving processes as cores only adds a process per core to compete for them and a
     pickled page per search: scenario 3 (two workers on two cores) took 74.7 s for 100,000
     searches with a pool per worker and 50.8 s inline (docs/performance.md)."""
