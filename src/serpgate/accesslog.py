@@ -110,11 +110,6 @@ class QueryView:
         return cls(engine, "zero_trace=true" if zero_trace else "&".join(pieces))
 
 
-def redact_query(query: str) -> str:
-    """The query string as the access log shows it (``QueryView.shown``)."""
-    return QueryView.of(query).shown
-
-
 def request_id_of(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER:

@@ -35,10 +35,9 @@ def spare_cores(serving: int) -> int:
 class PageParser:
     """Where pages parse. A process pool is sized, unless ``workers`` says, to this process's
     share of the cores the ``serving`` processes leave free; where that is none, pages parse
-    inline. A pool beside
-    as many serving processes as cores only adds a process per core to compete for them and a
-    pickled page per search: scenario 3 (two workers on two cores) took 74.7 s for 100,000
-    searches with a pool per worker and 50.8 s inline (docs/performance.md)."""
+    inline. A pool beside as many serving processes as cores only adds a process per core to
+    compete for them and a pickled page per search: scenario 3 (two workers on two cores) took
+    74.7 s for 100,000 searches with a pool per worker and 50.8 s inline (docs/performance.md)."""
 
     def __init__(
         self,

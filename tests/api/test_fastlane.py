@@ -24,9 +24,9 @@ PLANS = {
     "roomy": {"name": "Roomy", "per_minute": 1000},
     "tight": {"name": "Tight", "per_minute": 2},
 }
-# What differs between two answers of one cache entry: this search's own identity and times.
 # A cross-origin request: CORS (further in) answers those, so the lane passes them on.
 CROSS_ORIGIN = {"Origin": "https://example.com"}
+# What differs between two answers of one cache entry: this search's own identity and times.
 PER_SEARCH = {
     "id",
     "json_endpoint",

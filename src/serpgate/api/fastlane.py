@@ -23,11 +23,11 @@ as any other, under the route's template.
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -52,22 +52,19 @@ SEARCH_PATHS = frozenset(_ROUTES)
 REMEMBERED = 4096
 REMEMBERED_BYTES = 16 * 1024 * 1024
 REMEMBERED_SECONDS = 300.0
-# What SearchParams accepts as a key: printable, at most this long.
-_KEY_MAX = 256
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A key as SearchParams accepts one: its own field's constraints.
+_KEY: TypeAdapter[str] = TypeAdapter(Annotated[str, *SearchParams.model_fields["api_key"].metadata])
 _KEY_NAMES = frozenset({b"api_key", b"serp_api_key"})
 _JSON = (b"content-type", b"application/json")
 
 
+@dataclass(frozen=True, slots=True)
 class _Read:
     """What the route read from one query string: the search, its cache key, the origin."""
 
-    __slots__ = ("base_url", "key", "params")
-
-    def __init__(self, params: SearchParams, key: str, base_url: str) -> None:
-        self.params = params
-        self.key = key
-        self.base_url = base_url
+    params: SearchParams
+    key: str
+    base_url: str
 
 
 class FastLane:
@@ -183,6 +180,7 @@ def _key(raw: bytes | None, scope: Scope) -> str | None:
     if raw is None:
         return bearer_token(Request(scope))
     key = unquote_plus(raw.decode("latin-1"))
-    if not key or len(key) > _KEY_MAX or _CONTROL.search(key):
+    try:
+        return _KEY.validate_python(key) or None
+    except ValidationError:
         return None
-    return key

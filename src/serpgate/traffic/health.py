@@ -65,32 +65,26 @@ class StoreHealth:
 
     async def call(self, op: Callable[[], Awaitable[T]]) -> T:
         """Run ``op`` within the time budget; ``StoreUnavailable`` if it fails or is skipped."""
-        self._skip_while_cooling_down()
-        try:
+
+        async def timed() -> T:
             async with asyncio.timeout(self._timeout):
-                result = await op()
+                return await op()
+
+        return await self.call_bounded(timed)
+
+    async def call_bounded(self, op: Callable[[], Awaitable[T]]) -> T:
+        """``call`` for an op that keeps to ``budget`` itself (``AutoPipeline`` calls, which share
+        one deadline watchdog per connection), so no timer is set up per call here."""
+        if self._down_since is not None and self._clock() < self._retry_at:
+            raise StoreUnavailable(f"store down, cooling down: {self._last_error}")
+        try:
+            result = await op()
         except (StoreUnavailable, RedisError, OSError) as exc:
             # OSError covers the builtin TimeoutError that asyncio.timeout raises.
             self._failed(exc)
             raise StoreUnavailable(self._last_error or "store unavailable") from exc
         self._succeeded()
         return result
-
-    async def call_bounded(self, op: Callable[[], Awaitable[T]]) -> T:
-        """``call`` for an op that keeps to ``budget`` itself (``AutoPipeline`` calls, which share
-        one deadline watchdog per connection), so no timer is set up per call here."""
-        self._skip_while_cooling_down()
-        try:
-            result = await op()
-        except (StoreUnavailable, RedisError, OSError) as exc:
-            self._failed(exc)
-            raise StoreUnavailable(self._last_error or "store unavailable") from exc
-        self._succeeded()
-        return result
-
-    def _skip_while_cooling_down(self) -> None:
-        if self._down_since is not None and self._clock() < self._retry_at:
-            raise StoreUnavailable(f"store down, cooling down: {self._last_error}")
 
     def _failed(self, exc: BaseException) -> None:
         now = self._clock()
