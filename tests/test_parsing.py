@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
@@ -10,14 +11,21 @@ from pathlib import Path
 import httpx
 import pytest
 
+from serpgate.engines.base import Engine, UpstreamRequest
 from serpgate.engines.registry import build_engines
 from serpgate.models.params import SearchParams
+from serpgate.models.response import SearchInformation, SerpData
 from serpgate.parsing import PageParser
 from serpgate.sandbox.bing import BingEmulator
 from serpgate.sandbox.corpus import Corpus
+from serpgate.upstream.client import RawResponse
 from tests.ops.processes import SERPGATE, running, serve_env, wait_until_ready
 from tests.ops.sandbox_thread import sandbox_in_thread
 from tests.redis_server import free_port
+
+
+def answer(html: str) -> RawResponse:
+    return RawResponse(200, {}, html.encode(), "http://127.0.0.1:9/bing", 0.01)
 
 
 @pytest.mark.parametrize("mode", ["inline", "thread", "process"])
@@ -27,7 +35,7 @@ async def test_every_mode_parses_the_same(mode: str) -> None:
     html = BingEmulator().render(Corpus().page("espresso machine"), "/bing")
     parser = PageParser(mode, workers=1)  # type: ignore[arg-type]  # each Literal in turn
     try:
-        parsed = await parser.parse(engine, html, params)
+        parsed = await parser.parse(engine, answer(html), params)
     finally:
         parser.close()
     assert parsed == engine.parse(html, params)
@@ -49,7 +57,7 @@ async def test_a_pool_gets_the_cores_the_serving_processes_leave() -> None:
         parser = PageParser("process", workers=told, serving=max(1, serving))
         try:
             assert parser.mode == expected, (serving, told)
-            assert (await parser.parse(engine, html, params)) == engine.parse(html, params)
+            assert (await parser.parse(engine, answer(html), params)) == engine.parse(html, params)
         finally:
             parser.close()
 
@@ -71,6 +79,7 @@ def test_parser_processes_end_with_the_server(tmp_path: Path) -> None:
             engine_urls=sandbox.engine_urls(),
             parse__mode="process",
             parse__inline_below="0",
+            parse__inline_when_alone="false",
         )
         with running([*SERPGATE, "serve"], tmp_path / "serve.log", env) as proc:
             wait_until_ready(url, proc)
@@ -85,3 +94,42 @@ def test_parser_processes_end_with_the_server(tmp_path: Path) -> None:
     while alive := [c for c in children if os.path.exists(f"/proc/{c}")]:
         assert time.monotonic() < deadline, f"parser processes outlived the server: {alive}"
         time.sleep(0.05)
+
+
+class WhereParsed(Engine):
+    """Reads every page as the id of the process that read it."""
+
+    name = "where"
+    default_base_url = "http://127.0.0.1:9"
+
+    def build_request(self, params: SearchParams) -> UpstreamRequest:
+        return UpstreamRequest(self.base_url)
+
+    def parse(self, html: str, params: SearchParams) -> SerpData:
+        return SerpData(search_information=SearchInformation(query_displayed=str(os.getpid())))
+
+
+async def test_a_page_parses_inline_while_its_process_has_nothing_else_to_do() -> None:
+    others = 0
+    parser = PageParser("process", workers=1, alone=lambda: others == 0)
+    engine, params = WhereParsed(), SearchParams(engine="bing", q="where")
+    here = str(os.getpid())
+
+    async def parsed_in() -> str | None:
+        data = await parser.parse(engine, answer("<p>page</p>"), params)
+        return data.search_information.query_displayed if data.search_information else None
+
+    try:
+        assert await parsed_in() == here
+        others = 1
+        assert await parsed_in() not in (here, None)
+        # A page in the pool is other work too: the next page joins it there.
+        first = asyncio.create_task(parsed_in())
+        await asyncio.sleep(0)
+        others = 0
+        second = await parsed_in()
+        assert second not in (here, None)
+        assert await first not in (here, None)
+        assert await parsed_in() == here
+    finally:
+        parser.close()

@@ -152,9 +152,11 @@ class AccessLogMiddleware:
 
         token = _current.set(record)
         self.metrics.in_flight.inc()
+        self.metrics.requests_here += 1
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            self.metrics.requests_here -= 1
             self.metrics.in_flight.dec()
             _current.reset(token)
             seconds = time.perf_counter() - started

@@ -101,7 +101,13 @@ async def running_services(
     tenants = TenantRegistry(store, settings.plans, bootstrap)
     parse = settings.parse
     parser = PageParser(
-        parse.mode, parse.workers, parse.inline_below, metrics_.observe_parse, settings.workers
+        parse.mode,
+        parse.workers,
+        parse.inline_below,
+        metrics_.observe_parse,
+        settings.workers,
+        # The search being parsed is one request in flight; any other might wait on the loop.
+        alone=(lambda: metrics_.requests_here <= 1) if parse.inline_when_alone else None,
     )
     fetcher = Fetcher.from_settings(
         settings.resilience,

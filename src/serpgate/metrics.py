@@ -97,6 +97,8 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livesum",
         )
+        # The same, for this process alone and as a plain number (what ``PageParser`` asks).
+        self.requests_here = 0
         self.cache = Counter(
             "serpgate_cache_lookups",
             "Cache lookups by engine and outcome (hit, stale, miss)",

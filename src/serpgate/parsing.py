@@ -3,8 +3,9 @@
 Parsing is pure CPU work that holds the GIL, so a thread only shares the loop's time with it,
 while a process pool moves it to another core at the cost of pickling the page there and the
 result back. Pages under ``inline_below`` bytes parse inline, where a pool's round trip would cost
-more than the parse itself. ``bench/event_loop.py`` measures the three modes side by side; the
-default follows its figures (see docs/performance.md).
+more than the parse itself, and so does every page while the process has nothing else to do
+(``alone``), when the round trip would only delay the search it serves. ``bench/event_loop.py``
+measures the three modes side by side; the default follows its figures (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from serpgate.engines.base import Engine
 from serpgate.errors import SerpgateError, UpstreamError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
+from serpgate.upstream.client import RawResponse
 
 ParseMode = Literal["inline", "thread", "process"]
 log = logging.getLogger("serpgate.parsing")
@@ -46,8 +48,12 @@ class PageParser:
         inline_below: int = 0,
         observe: Callable[[str, float], None] | None = None,
         serving: int = 1,
+        alone: Callable[[], bool] | None = None,
     ) -> None:
         self._observe = observe
+        self._alone = alone
+        # Pages in the pool now: while one is, the loop has other work (its caller's answer).
+        self._pooled = 0
         self.inline_below = inline_below
         self._executor: Executor | None = None
         if mode == "thread":
@@ -60,22 +66,38 @@ class PageParser:
                 mode = "inline"
         self.mode: ParseMode = mode
 
-    async def parse(self, engine: Engine, html: str, params: SearchParams) -> SerpData:
+    async def parse(self, engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
         """The page read by ``engine``; a parser bug becomes a typed error, never a 500."""
         started = time.perf_counter()
+        size = len(raw.content)
         try:
-            if self._executor is None or len(html) < self.inline_below:
-                return engine.parse(html, params)
+            if self._executor is None or size < self.inline_below or self._is_alone():
+                return engine.parse_page(raw.content, raw.charset, params)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, engine.parse, html, params)
+            self._pooled += 1
+            try:
+                # The page crosses as the bytes that came: a copy, where text is encoded to
+                # cross and decoded on arrival.
+                return await loop.run_in_executor(
+                    self._executor, engine.parse_page, raw.content, raw.charset, params
+                )
+            finally:
+                self._pooled -= 1
         except SerpgateError:
             raise
         except Exception as exc:
-            log.exception("the %s parser failed on a page of %d characters", engine.name, len(html))
+            log.exception("the %s parser failed on a page of %d bytes", engine.name, size)
             raise UpstreamError(f"{engine.name}: the result page could not be read") from exc
         finally:
             if self._observe is not None:
                 self._observe(engine.name, time.perf_counter() - started)
+
+    def _is_alone(self) -> bool:
+        """Whether nothing else wants the event loop now: then the pool only adds its round
+        trip (3 ms of the 650 KB Google page's 7, docs/performance.md), and the page parses
+        inline. A request that arrives meanwhile waits for that parse, as for any other work
+        on the loop; under load there is always another request, and pages go to the pool."""
+        return self._alone is not None and self._pooled == 0 and self._alone()
 
     def close(self) -> None:
         if self._executor is not None:

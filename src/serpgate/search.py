@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 import orjson
 
 from serpgate.accesslog import annotate_request
-from serpgate.archive import SearchArchive, Tail
+from serpgate.archive import SearchArchive, Tail, pack_page
 from serpgate.engines.base import Engine
 from serpgate.errors import (
     InvalidRequest,
@@ -59,6 +59,7 @@ from serpgate.traffic.lru import LocalLRU
 from serpgate.traffic.ratelimit import plan_limits
 from serpgate.traffic.readthrough import Served
 from serpgate.traffic.tenants import Tenant, TenantRegistry
+from serpgate.upstream.client import RawResponse
 from serpgate.upstream.fetcher import Fetcher
 from serpgate.webhooks.guard import RefusedTarget, check_literal
 from serpgate.webhooks.sender import Attempt, WebhookSender
@@ -158,9 +159,9 @@ class SearchService:
             headers, _ = await self._admit(tenant)
             # The raw page is not cached (it is the large part); it still costs a search.
             async with self._admit_fetch(tenant):
-                html, _ = await self._fetch_page(engine, params, tenant)
+                page, _ = await self._fetch_page(engine, params, tenant)
             await self._traffic.quota.record(tenant.id)
-            return Answer(search_id, html.encode(), "text/html; charset=utf-8", headers)
+            return Answer(search_id, page.encoded(), "text/html; charset=utf-8", headers)
         key = cache_key(params)
         if self.may_answer_held(params):
             held = await self._answer_held(engine, params, tenant, base_url, search_id, key)
@@ -417,12 +418,20 @@ class SearchService:
         traffic = self._traffic
 
         async def fetch() -> bytes:
-            html, entry = await self._fetch_page(engine, params, tenant)
             if params.zero_trace:
+                _, entry = await self._fetch_page(engine, params, tenant)
                 return entry
+            # Each page is compressed for the archive in a thread as it arrives, while it is
+            # parsed; the last is the one read.
+            packing: list[asyncio.Future[bytes]] = []
+
+            def pack(raw: RawResponse) -> None:
+                packing.append(pack_page(raw.encoded()))
+
+            _, entry = await self._fetch_page(engine, params, tenant, on_page=pack)
             page_id = secrets.token_hex(12)
             try:
-                await self._archive.save_page(page_id, html)
+                await self._archive.save_page(page_id, await packing[-1])
             except StoreUnavailable as exc:
                 log.warning("page of search %s not kept: %s", search_id, exc)
                 return entry
@@ -489,14 +498,23 @@ class SearchService:
             log.warning("search %s not archived: %s", search_id, exc)
 
     async def _fetch_page(
-        self, engine: Engine, params: SearchParams, tenant: Tenant
-    ) -> tuple[str, bytes]:
-        """The page through the resilient upstream layer: the raw page and its cache entry.
+        self,
+        engine: Engine,
+        params: SearchParams,
+        tenant: Tenant,
+        on_page: Callable[[RawResponse], object] | None = None,
+    ) -> tuple[RawResponse, bytes]:
+        """The page through the resilient upstream layer: the engine's answer and its cache entry.
 
-        The tenant is named so that its failures weigh on its own breaker, not everyone's."""
+        The tenant is named so that its failures weigh on its own breaker, not everyone's;
+        ``on_page`` is the fetcher's (each page before its parse)."""
         try:
             outcome = await self._fetcher.fetch(
-                engine, params, deadline=self._fetcher.now() + self._deadline, tenant=tenant.id
+                engine,
+                params,
+                deadline=self._fetcher.now() + self._deadline,
+                tenant=tenant.id,
+                on_page=on_page,
             )
         except UnrecognizedPage as exc:
             # Raised, so neither cached nor charged; counted and kept, so that a new layout is
@@ -507,7 +525,7 @@ class SearchService:
         finally:
             self._publish_upstream(engine.name)
         annotate_request(attempts=outcome.attempts)
-        return outcome.html, encode_entry(outcome.data, outcome.url, outcome.attempts)
+        return outcome.page, encode_entry(outcome.data, outcome.url, outcome.attempts)
 
     async def _keep(self, engine: str, error: UnrecognizedPage) -> None:
         if error.page is None:

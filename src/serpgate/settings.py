@@ -259,6 +259,8 @@ class ParseSettings(BaseModel):
     mode: Literal["inline", "thread", "process"] = "process"
     workers: Annotated[int | None, Field(ge=1)] = None
     inline_below: Annotated[int, Field(ge=0)] = 64 * 1024
+    # Parse inline while the process answers no other request (``PageParser``).
+    inline_when_alone: bool = True
     # Pages no parser recognised, kept for an operator (see ``PageKeeper``); None keeps none.
     unrecognized_dir: Path | None = Field(
         default_factory=lambda: Path(tempfile.gettempdir()) / "serpgate-unrecognized"

@@ -7,6 +7,7 @@ hold the rest. Sanitized captures have every link replaced by ``http://test.test
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,10 +16,10 @@ from serpgate.engines.base import MOBILE_UA
 from serpgate.engines.google import GoogleEngine
 from serpgate.engines.google.engine import uule
 from serpgate.engines.google.links import Links
-from serpgate.errors import BlockedError, JavaScriptRequired, UnrecognizedPage
+from serpgate.errors import BlockedError, JavaScriptRequired, UnrecognizedPage, UpstreamError
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpData
-from tests.conftest import serp_page
+from tests.conftest import SERP_DIR, serp_page
 from tests.golden import assert_golden
 
 RESULT_PAGES = (
@@ -865,3 +866,32 @@ class TestBlocksInGooglesMarkup:
             "https://www.google.com/search?q=coffee&tbm=lcl&sa=X"
         )
         assert [r.title for r in data.organic_results] == ["Example Domain"]
+
+
+def _outcome(read: Callable[[], SerpData]) -> object:
+    """What reading gives: the data, or the type and message of the error it raises."""
+    try:
+        return read().model_dump(mode="json")
+    except UpstreamError as exc:
+        return type(exc), exc.message
+
+
+@pytest.mark.fixtures
+@pytest.mark.parametrize(
+    "page",
+    sorted(p.stem for p in (SERP_DIR / "google").glob("*.html"))
+    or ["desktop_2023-04-21_q-google"],  # the folder is absent: serp_page skips, or fails in CI
+)
+def test_a_page_read_from_its_bytes_reads_as_from_its_text(page: str) -> None:
+    """``parse_page`` builds the tree from the UTF-8 bytes that came, skipping a decode and an
+    encode; every captured page (results, tabs, blocks) reads the same either way."""
+    html = serp_page(f"google/{page}.html")
+    params = _params("google")
+    engine = GoogleEngine()
+    from_text = _outcome(lambda: engine.parse(html, params))
+    assert _outcome(lambda: engine.parse_page(html.encode(), "utf-8", params)) == from_text
+    # Another charset is decoded first, as a page's bytes in it must be.
+    latin = "<html><body><div id='search'>Caf\u00e9</div></body></html>"
+    assert _outcome(lambda: engine.parse_page(latin.encode("latin-1"), "iso8859-1", params)) == (
+        _outcome(lambda: engine.parse(latin, params))
+    )

@@ -236,3 +236,36 @@ async def test_with_redis_down_coalescing_still_holds_in_process(dead_redis: Red
     assert upstream.calls == 1
     assert {r.value for r in results} == {b"result of k"}
     await leases.aclose()
+
+
+class HeldRelease(MemoryLeases):
+    """Leases whose release waits until the test lets it go: a slow store, at one step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.let_go = asyncio.Event()
+        self.released: list[str] = []
+
+    async def release(self, name: str, token: str) -> None:
+        await self.let_go.wait()
+        await super().release(name, token)
+        self.released.append(name)
+
+
+async def test_the_result_does_not_wait_for_the_lease_release_and_close_does() -> None:
+    leases = HeldRelease()
+    replica = Replica(Upstream(MemoryStore(), delay=0.01), leases)
+    async with asyncio.timeout(5):
+        result = await replica.search("k")
+    assert result.value == b"result of k"
+    assert leases.released == []
+    # Still held until the release lands: another search of the key would wait for it.
+    assert await leases.acquire("flight:k", 5.0) is None
+    closing = asyncio.create_task(replica.coalescer.aclose())
+    await asyncio.sleep(0.05)
+    assert not closing.done()
+    leases.let_go.set()
+    async with asyncio.timeout(5):
+        await closing
+    assert leases.released == ["flight:k"]
+    assert await leases.acquire("flight:k", 5.0) is not None

@@ -29,7 +29,7 @@ from serpgate.upstream.client import RawResponse, UpstreamClient
 
 
 def answer(status: int, **headers: str) -> RawResponse:
-    return RawResponse(status=status, headers=headers, body="", url="http://x/", elapsed=0.1)
+    return RawResponse(status=status, headers=headers, content=b"", url="http://x/", elapsed=0.1)
 
 
 def test_a_2xx_page_is_left_to_the_parser() -> None:

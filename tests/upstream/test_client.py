@@ -32,9 +32,17 @@ async def origin() -> AsyncIterator[str]:
             await response.write(chunk)
         return response
 
+    async def encoded(request: web.Request) -> web.Response:
+        # The body's bytes and the charset it claims come from the query, as a test names them.
+        body = bytes.fromhex(request.query["hex"])
+        charset = request.query.get("charset")
+        content_type = f"text/html; charset={charset}" if charset else "text/html"
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
     app = web.Application()
     app.router.add_get("/big", big)
     app.router.add_get("/huge", huge)
+    app.router.add_get("/encoded", encoded)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -51,6 +59,34 @@ async def test_reads_a_multi_megabyte_page_to_its_end(origin: str) -> None:
     assert raw.status == 200
     assert len(raw.body) == len(BIG_PAGE)
     assert raw.body.endswith("<i>the end</i></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("content", "charset", "body", "codec"),
+    [
+        ("caf\u00e9 \u2615".encode(), "UTF-8", "caf\u00e9 \u2615", "utf-8"),
+        ("caf\u00e9".encode(), None, "caf\u00e9", "utf-8"),
+        ("\u041f\u0440\u0438".encode("cp1251"), "windows-1251", "\u041f\u0440\u0438", "cp1251"),
+        # A byte that is no UTF-8 reads as U+FFFD.
+        (b"caf\xe9", "utf-8", "caf\ufffd", "utf-8"),
+        # A charset nobody knows is read as UTF-8, not refused with an error.
+        ("caf\u00e9".encode(), "x-unheard-of", "caf\u00e9", "utf-8"),
+    ],
+)
+async def test_a_body_is_decoded_by_its_charset_and_kept_as_it_came(
+    origin: str, content: bytes, charset: str | None, body: str, codec: str
+) -> None:
+    query = f"hex={content.hex()}" + (f"&charset={charset}" if charset else "")
+    client = UpstreamClient(UpstreamSettings())
+    try:
+        raw = await client.send("test", UpstreamRequest(url=f"{origin}/encoded?{query}"))
+    finally:
+        await client.close()
+    assert raw.content == content
+    assert raw.charset == codec
+    assert raw.body == body
+    # As UTF-8 (for the archive): the bytes as they came when they claim UTF-8, else re-encoded.
+    assert raw.encoded() == (content if codec == "utf-8" else body.encode())
 
 
 async def test_an_answer_over_the_cap_is_refused(origin: str) -> None:

@@ -83,7 +83,7 @@ class ScriptedTransport:
 
 
 def page(body: str = "coffee", status: int = 200, **headers: str) -> RawResponse:
-    return RawResponse(status, headers, body, "http://127.0.0.1:9/search?q=coffee", 0.05)
+    return RawResponse(status, headers, body.encode(), "http://127.0.0.1:9/search?q=coffee", 0.05)
 
 
 @dataclass
@@ -319,9 +319,9 @@ async def test_a_cancelled_search_leaves_no_count_behind() -> None:
 async def test_the_parser_is_one_injected_callable() -> None:
     seen: list[str] = []
 
-    async def parse(engine: Engine, html: str, params: SearchParams) -> SerpData:
-        seen.append(html)
-        return engine.parse(html, params)
+    async def parse(engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
+        seen.append(raw.body)
+        return engine.parse(raw.body, params)
 
     r = rig(page("espresso"), parse=parse)
     outcome = await r.fetch()
@@ -445,3 +445,20 @@ async def test_retries_after_exit_faults_are_free_of_the_attempt_limit_up_to_a_p
     with pytest.raises(BlockedError):
         await blocked.fetch()
     assert len(blocked.transport.calls) == 5  # 3 + 2 free, then no more
+
+
+async def test_each_page_that_is_no_block_reaches_on_page_before_its_parse() -> None:
+    events: list[str] = []
+
+    async def parse(engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
+        events.append(f"parse {raw.body}")
+        return await parse_inline(engine, raw, params)
+
+    r = rig(page("x", status=429), page("captcha"), page("coffee"), parse=parse)
+    outcome = await r.fetcher.fetch(
+        StubEngine(), PARAMS, r.clock() + 10, on_page=lambda raw: events.append(f"page {raw.body}")
+    )
+    assert outcome.html == "coffee"
+    # The 429 is judged by its status alone and parsed by nobody; the CAPTCHA is a page its
+    # parser refuses, so it is handed over like any page before it is read.
+    assert events == ["page captcha", "parse captcha", "page coffee", "parse coffee"]

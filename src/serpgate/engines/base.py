@@ -80,6 +80,14 @@ class Engine(ABC):
     def parse(self, html: str, params: SearchParams) -> SerpData:
         """Read one result page; raise ``BlockedError`` for CAPTCHA, challenge or ban pages."""
 
+    def parse_page(self, content: bytes, charset: str, params: SearchParams) -> SerpData:
+        """``parse`` for a page given as the bytes that came, in ``charset`` (a Python codec).
+
+        An engine whose reader takes the bytes as they are (lexbor reads UTF-8) overrides this
+        to skip decoding the page to text and lexbor's encoding it back.
+        """
+        return self.parse(content.decode(charset, errors="replace"), params)
+
     def walled(self, html: str) -> bool:
         """Whether ``html`` is the engine's JavaScript wall: a page that only a browser, by
         running its script, gets past. Engines without one never answer it."""

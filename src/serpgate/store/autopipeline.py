@@ -20,8 +20,10 @@ per connection watches the deadlines, armed only while replies are pending, not 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ssl
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -234,6 +236,18 @@ class RespProtocol(asyncio.Protocol):
             future.set_result(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A Lua script, run by its digest (``AutoPipeline.run``)."""
+
+    text: str
+    sha: str
+
+    @classmethod
+    def of(cls, text: str) -> Script:
+        return cls(text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
+
+
 class AutoPipeline:
     """Commands to one Redis, pipelined automatically; connects on first use, on the running loop.
 
@@ -261,6 +275,16 @@ class AutoPipeline:
         if protocol is None or protocol.closed:
             protocol = await self._connected(budget)
         return await protocol.send(encode(args), protocol.loop.time() + budget)
+
+    async def run(
+        self, script: Script, keys: Sequence[str], args: Sequence[Arg], budget: float | None = None
+    ) -> Reply:
+        """``script`` by EVALSHA; by EVAL when Redis answers NOSCRIPT (after a restart or a
+        ``SCRIPT FLUSH``), which also loads it for the next call."""
+        try:
+            return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args, budget=budget)
+        except NoScriptError:
+            return await self.execute("EVAL", script.text, len(keys), *keys, *args, budget=budget)
 
     async def _connected(self, budget: float) -> RespProtocol:
         if self._closed:

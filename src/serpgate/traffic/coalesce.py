@@ -55,6 +55,7 @@ class Coalescer(Generic[T]):
         self._follow_timeout = follow_timeout
         self._clock = clock
         self._flights: dict[str, asyncio.Task[T | None]] = {}
+        self._releases: set[asyncio.Task[None]] = set()
 
     @property
     def in_flight(self) -> int:
@@ -174,9 +175,18 @@ class Coalescer(Generic[T]):
             return await lead()
         finally:
             keeper.cancel()
-            with contextlib.suppress(StoreUnavailable):
-                # Unreleased, the lease still runs out within its ttl.
-                await leases.release(name, token)
+            # Released behind the result, not before it: ``lead`` has stored what followers
+            # read, and nobody here needs the release's reply. Its command goes out at once,
+            # ahead of any later one from this process (``AutoPipeline`` keeps their order).
+            release = asyncio.create_task(self._release(leases, name, token))
+            self._releases.add(release)
+            release.add_done_callback(self._releases.discard)
+
+    @staticmethod
+    async def _release(leases: Leases, name: str, token: str) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            # Unreleased, the lease still runs out within its ttl.
+            await leases.release(name, token)
 
     async def _keep(self, leases: Leases, name: str, token: str) -> None:
         """Extend the lease while the fetch runs, so that only a dead holder loses it."""
@@ -192,3 +202,5 @@ class Coalescer(Generic[T]):
         for flight in flights:
             flight.cancel()
         await asyncio.gather(*flights, return_exceptions=True)
+        # Releases run to their end: each wakes the other replicas' waiters.
+        await asyncio.gather(*self._releases, return_exceptions=True)

@@ -27,6 +27,7 @@ from typing import Protocol
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from serpgate.store.autopipeline import Script
 from serpgate.store.base import StoreUnavailable
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import StoreHealth
@@ -36,9 +37,13 @@ log = logging.getLogger("serpgate.traffic")
 # How long a waiter sleeps between looks when no announcement can reach it.
 _POLL = 0.05
 
-_EXTEND = files("serpgate.traffic").joinpath("lease_extend.lua").read_text(encoding="utf-8")
+_EXTEND = Script.of(
+    files("serpgate.traffic").joinpath("lease_extend.lua").read_text(encoding="utf-8")
+)
 
-_RELEASE = files("serpgate.traffic").joinpath("lease_release.lua").read_text(encoding="utf-8")
+_RELEASE = Script.of(
+    files("serpgate.traffic").joinpath("lease_release.lua").read_text(encoding="utf-8")
+)
 
 
 class Leases(Protocol):
@@ -110,31 +115,31 @@ class RedisLeases:
         self._store = store
         self._health = health
         self._channel = store.key("flights")
-        self._extend = store.client.register_script(_EXTEND)
-        self._release = store.client.register_script(_RELEASE)
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._subscribing = asyncio.Lock()
 
+    # On the store's auto-pipelined connection, as every command a search makes on its way.
     async def acquire(self, name: str, ttl: float) -> str | None:
         token = secrets.token_hex(8)
-        taken = await self._health.call(
-            lambda: self._store.client.set(
-                self._store.key(name), token, px=math.ceil(ttl * 1000), nx=True
-            )
+        key, ms = self._store.key(name), math.ceil(ttl * 1000)
+        budget = self._health.budget
+        taken = await self._health.call_bounded(
+            lambda: self._store.pipelined.execute("SET", key, token, "PX", ms, "NX", budget=budget)
         )
-        return token if taken else None
+        return token if taken is not None else None
 
     async def extend(self, name: str, token: str, ttl: float) -> bool:
-        args: list[str | int] = [token, math.ceil(ttl * 1000)]
-        kept = await self._health.call(
-            lambda: self._extend(keys=[self._store.key(name)], args=args)
-        )
-        return bool(kept)
+        return bool(await self._script(_EXTEND, name, token, math.ceil(ttl * 1000)))
 
     async def release(self, name: str, token: str) -> None:
-        args: list[str | int] = [token, self._channel, name]
-        await self._health.call(lambda: self._release(keys=[self._store.key(name)], args=args))
+        await self._script(_RELEASE, name, token, self._channel, name)
+
+    async def _script(self, script: Script, name: str, *args: str | int) -> object:
+        keys, budget = [self._store.key(name)], self._health.budget
+        return await self._health.call_bounded(
+            lambda: self._store.pipelined.run(script, keys, args, budget=budget)
+        )
 
     async def wait(self, name: str) -> None:
         if not await self._listening():

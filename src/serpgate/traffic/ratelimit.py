@@ -36,7 +36,6 @@ it is sent once more whole, by EVAL, which also loads it again.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -44,10 +43,9 @@ from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import Literal, Protocol
 
-from redis.exceptions import NoScriptError
-
 from serpgate.errors import RateLimited, ServiceUnavailable
 from serpgate.settings import Plan
+from serpgate.store.autopipeline import Script
 from serpgate.store.base import StoreUnavailable, StoreWrite
 from serpgate.store.redis import RedisStore
 from serpgate.traffic.health import OnStoreError, StoreHealth
@@ -265,8 +263,7 @@ class MemoryRateLimiter:
             del self._counts[key]
 
 
-_SCRIPT = files("serpgate.traffic").joinpath("ratelimit.lua").read_text(encoding="utf-8")
-_SCRIPT_SHA = hashlib.sha1(_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+_SCRIPT = Script.of(files("serpgate.traffic").joinpath("ratelimit.lua").read_text(encoding="utf-8"))
 
 
 class RedisRateLimiter:
@@ -330,13 +327,9 @@ class RedisRateLimiter:
 
     async def _run(self, keys: list[str], args: list[str | int | bytes]) -> list[int]:
         # Within the health budget: the pipeline's deadline watchdog enforces it.
-        pipelined, budget = self._store.pipelined, self._health.budget
-        try:
-            reply: list[int] = await pipelined.execute(
-                "EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args, budget=budget
-            )
-        except NoScriptError:
-            reply = await pipelined.execute("EVAL", _SCRIPT, len(keys), *keys, *args, budget=budget)
+        reply: list[int] = await self._store.pipelined.run(
+            _SCRIPT, keys, args, budget=self._health.budget
+        )
         return reply
 
     async def _degraded(self, subject: str, limits: Sequence[Limit], cost: int) -> RateDecision:

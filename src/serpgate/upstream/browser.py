@@ -283,7 +283,7 @@ class BrowserPool:
             # A wall's script sets its cookie and replaces the page: goto follows that
             # navigation and returns the final document's response.
             response = await page.goto(request.url, wait_until="load", timeout=left * 1000)
-            raw = RawResponse(
+            raw = RawResponse.of_text(
                 status=response.status if response is not None else 200,
                 headers=await response.all_headers() if response is not None else {},
                 body=await page.content(),

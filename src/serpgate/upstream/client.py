@@ -12,9 +12,11 @@ which proxy, belongs to the layer above.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import aiohttp
 
@@ -27,15 +29,48 @@ from serpgate.upstream.failures import describe_failure
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RawResponse:
-    """What one attempt got back, before any judgement of whether it is usable."""
+    """What one attempt got back, before any judgement of whether it is usable.
+
+    The body is kept as the bytes that came (``content``) and decoded only when first read
+    (``body``): a page parsed in another process (``PageParser``) crosses to it as those bytes,
+    and the archive keeps them as they came when they are UTF-8, so a 650 KB page need not be
+    decoded and encoded again on the event loop of every search.
+    """
 
     status: int
     headers: Mapping[str, str]
-    body: str
+    content: bytes
     url: str
     elapsed: float
+    # A codec Python knows (``known_charset``); a byte that does not decode becomes U+FFFD.
+    charset: str = "utf-8"
+
+    @classmethod
+    def of_text(
+        cls, status: int, headers: Mapping[str, str], body: str, url: str, elapsed: float
+    ) -> RawResponse:
+        """An answer that came as text (a browser's document)."""
+        raw = cls(status, headers, body.encode(), url, elapsed)
+        raw.__dict__["body"] = body  # already what ``body`` would decode ``content`` to
+        return raw
+
+    @cached_property
+    def body(self) -> str:
+        return self.content.decode(self.charset, errors="replace")
+
+    def encoded(self) -> bytes:
+        """The body as UTF-8: the bytes as they came when the engine sent UTF-8."""
+        return self.content if self.charset == "utf-8" else self.body.encode()
+
+
+def known_charset(name: str | None) -> str:
+    """The codec for a charset an answer names; UTF-8 for none, or one Python does not know."""
+    try:
+        return codecs.lookup(name or "utf-8").name
+    except LookupError:
+        return "utf-8"
 
 
 class UpstreamClient:
@@ -112,13 +147,13 @@ class UpstreamClient:
                             f"{engine}: answer over {MAX_BODY_BYTES} bytes"
                         )
                     chunks.append(chunk)
-                body = b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
                 return RawResponse(
                     status=response.status,
                     headers=dict(response.headers),
-                    body=body,
+                    content=b"".join(chunks),
                     url=str(response.url),
                     elapsed=time.perf_counter() - started,
+                    charset=known_charset(response.charset),
                 )
         except TimeoutError as exc:
             message = describe_failure(engine, exc, request.url, proxy, per_call.total or 0.0)

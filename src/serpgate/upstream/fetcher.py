@@ -52,12 +52,12 @@ from serpgate.upstream.proxies import Choice, Exit, Lease, PoolSnapshot, ProxyPo
 from serpgate.upstream.retry import RetryPolicy
 from serpgate.upstream.stats import StatsSnapshot, UpstreamStats
 
-Parser = Callable[[Engine, str, SearchParams], Awaitable[SerpData]]
+Parser = Callable[[Engine, RawResponse, SearchParams], Awaitable[SerpData]]
 
 
-async def parse_inline(engine: Engine, html: str, params: SearchParams) -> SerpData:
+async def parse_inline(engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
     """The default parser: on the event loop, fine while pages are small."""
-    return engine.parse(html, params)
+    return engine.parse_page(raw.content, raw.charset, params)
 
 
 class Transport(Protocol):
@@ -93,10 +93,14 @@ class FetchOutcome:
     """A search's page, read. ``proxy`` is the answering exit's label, None when direct."""
 
     data: SerpData
-    html: str
+    page: RawResponse
     attempts: int
     proxy: str | None
     url: str
+
+    @property
+    def html(self) -> str:
+        return self.page.body
 
 
 @dataclass(slots=True)
@@ -113,6 +117,7 @@ class _Search:
     exit_retries: int = 0
     verdict: Verdict | None = None
     last_ended: float = 0.0
+    on_page: Callable[[RawResponse], object] | None = None
 
     @property
     def attempts(self) -> int:
@@ -212,9 +217,18 @@ class Fetcher:
         return breaker
 
     async def fetch(
-        self, engine: Engine, params: SearchParams, deadline: float, tenant: str = ""
+        self,
+        engine: Engine,
+        params: SearchParams,
+        deadline: float,
+        tenant: str = "",
+        on_page: Callable[[RawResponse], object] | None = None,
     ) -> FetchOutcome:
         """The engine's page for ``params``, read; ``deadline`` is on this fetcher's clock.
+
+        ``on_page`` is given every page that is no block, as it arrives and before it is
+        parsed, so that other work on the page (compressing it for the archive) can run
+        alongside the parse.
 
         Raises ``ServiceUnavailable`` while the engine's breaker, or ``tenant``'s own for it, is
         open (or every exit rests past the deadline), else the last attempt's ``UpstreamError``
@@ -237,7 +251,9 @@ class Fetcher:
                 f"pool saturated for {engine.name}: more searches than its exits sustain",
                 saturated,
             )
-        search = _Search(engine, params, engine.build_request(params), deadline, tenant)
+        search = _Search(
+            engine, params, engine.build_request(params), deadline, tenant, on_page=on_page
+        )
         budget = self.budget(engine.name)
         budget.start_request()
         try:
@@ -369,7 +385,9 @@ class Fetcher:
             )
             verdict = judge_answer(name, raw, self._wall_clock())
             if verdict is None:
-                data = await self._parse(search.engine, raw.body, search.params)
+                if search.on_page is not None:
+                    search.on_page(raw)
+                data = await self._parse(search.engine, raw, search.params)
                 verdict = OK
         except UpstreamError as error:
             if isinstance(error, UnrecognizedPage) and raw is not None:
@@ -390,7 +408,7 @@ class Fetcher:
             return None
         return FetchOutcome(
             data=data,
-            html=raw.body,
+            page=raw,
             attempts=search.attempts,
             proxy=via.label if via.url is not None else None,
             url=raw.url,

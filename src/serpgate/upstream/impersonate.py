@@ -26,7 +26,7 @@ from curl_cffi.requests import AsyncSession, RequestsError, Response
 
 from serpgate.engines.base import UpstreamRequest
 from serpgate.errors import ProxyFailure, TransientUpstreamError, UpstreamTimeout
-from serpgate.upstream.client import MAX_BODY_BYTES, RawResponse
+from serpgate.upstream.client import MAX_BODY_BYTES, RawResponse, known_charset
 from serpgate.upstream.failures import peer_of
 
 _CHROME = re.compile(r"Chrome/(\d+)")
@@ -116,9 +116,10 @@ class ImpersonateClient:
         return RawResponse(
             status=response.status_code,
             headers={k: v or "" for k, v in response.headers.items()},
-            body=body.decode(response.encoding or "utf-8", errors="replace"),
+            content=body,
             url=str(response.url),
             elapsed=time.perf_counter() - started,
+            charset=known_charset(response.encoding),
         )
 
     async def close(self) -> None:

@@ -29,6 +29,8 @@ results at all (see ``blocking``). Anything else is ``UnrecognizedPage``, never 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from selectolax.lexbor import LexborHTMLParser
@@ -90,9 +92,22 @@ class GoogleEngine(Engine):
         )
 
     def parse(self, html: str, params: SearchParams) -> SerpData:
-        tree = LexborHTMLParser(html)
+        return self._read(LexborHTMLParser(html), lambda: html, params)
+
+    def parse_page(self, content: bytes, charset: str, params: SearchParams) -> SerpData:
+        """The tree straight from UTF-8 bytes; the text is decoded only for a page that is no
+        results page, which the block checks read as text. On the 650 KB desktop page this
+        spares about 1.5 ms of decoding and encoding again (docs/performance.md)."""
+        if charset != "utf-8":
+            return super().parse_page(content, charset, params)
+        text = partial(content.decode, "utf-8", "replace")
+        return self._read(LexborHTMLParser(content), text, params)
+
+    def _read(
+        self, tree: LexborHTMLParser, text: Callable[[], str], params: SearchParams
+    ) -> SerpData:
         links = Links(self.origin(params))
-        reader = parse_full if page_layout(tree, html) == "full" else parse_basic
+        reader = parse_full if page_layout(tree, text) == "full" else parse_basic
         return require_results(reader(tree, links, params), tree)
 
     def walled(self, html: str) -> bool:

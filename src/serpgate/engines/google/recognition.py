@@ -17,6 +17,7 @@ A Google answer is one of four things, and only the first two may become a succe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -54,14 +55,15 @@ _QUERY_FIELD = "input[name='q']:not([type='hidden'])"
 _ZERO_COUNT = ("0 results", "0 ergebnisse", "0 résultat", "0 resultados", "0 risultati")
 
 
-def page_layout(tree: LexborHTMLParser, html: str) -> Layout:
-    """The layout of a results page; raises the typed error for every other page."""
+def page_layout(tree: LexborHTMLParser, text: Callable[[], str]) -> Layout:
+    """The layout of a results page; raises the typed error for every other page, for which
+    it reads the page's ``text``."""
     if tree.css_first(FULL_CONTAINERS) is not None:
         return "full"
     if any(_shown(card) for card in tree.css(BASIC_CARDS)):
         return "basic"
     try:
-        raise_if_blocked(tree, html)
+        raise_if_blocked(tree, text())
     except JavaScriptRequired:
         # Result pages served to browsers carry the wall's <noscript> link too: one whose search
         # box holds the query is a results page cut off before its results, not the wall.
