@@ -14,8 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
 
+from serpgate.api import search as search_api
 from serpgate.api.services import Services
+from serpgate.models.params import SearchParams
 from tests.live_service import LiveService, live_service
 from tests.redis_server import unique_prefix
 
@@ -240,3 +243,29 @@ def test_what_the_lane_answers_is_measured_under_the_routes_name(
     assert calls == {"search": 1, "answer_held": 4}
     after = requests_counted(service, "/search.json"), requests_counted(service, "unmatched")
     assert after == (before[0] + 3, before[1])
+
+
+def test_a_search_the_lane_passes_on_is_read_once(
+    service: LiveService, calls: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A miss goes to the route with the lane's reading of its query, not read a second time."""
+    read_by_route: Counter[str] = Counter()
+    original = search_api.search_params
+
+    async def counting(request: Request, services: Services) -> SearchParams:
+        read_by_route["read"] += 1
+        return await original(request, services)
+
+    monkeypatch.setattr(search_api, "search_params", counting)
+    extra = {"hl": "de", "safe": "active"}
+    first = get(service, "lane read once", extra=extra)
+    assert calls == {"search": 1, "answer_held": 1}
+    assert read_by_route["read"] == 0
+    by_route = get(service, "lane read once", headers=CROSS_ORIGIN, extra=extra)
+    assert read_by_route["read"] == 1
+    assert first.status_code == by_route.status_code == 200
+    parameters = first.json()["search_parameters"]
+    assert parameters == by_route.json()["search_parameters"]
+    assert parameters["hl"] == "de"
+    assert parameters["safe"] == "active"
+    assert "api_key" not in parameters

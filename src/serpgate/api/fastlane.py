@@ -13,7 +13,8 @@ functions (``search_params``, ``base_url_of``) the first time. A later request w
 query string and a key that authenticates then goes straight to ``SearchService.answer_held``.
 Whatever that cannot answer (not held, not cacheable, a key that does not authenticate, a
 query string that was refused, a repeated or odd ``api_key``, CORS, ``HEAD``) passes on to the
-app before anything has been counted, and gets the route's answer, errors included. A refusal
+app before anything has been counted, and gets the route's answer, errors included; a search
+that was only not held takes the lane's reading of its query with it (``LANE_READING``). A refusal
 after admission began (a spent rate limit) is answered here through the app's own exception
 handlers, so it reads the same as the route's.
 
@@ -35,7 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from serpgate.accesslog import annotate_request
 from serpgate.api import search as search_api
 from serpgate.api.credentials import bearer_token
-from serpgate.api.search import search_params
+from serpgate.api.search import LANE_READING, search_params
 from serpgate.api.services import Services, base_url_of
 from serpgate.errors import SerpgateError
 from serpgate.models.params import SearchParams
@@ -120,6 +121,8 @@ class FastLane:
             await self._refuse(app, scope, receive, send, exc)
             return True
         if answer is None:
+            # Not held: the route answers, with this reading of the query (its own).
+            scope[LANE_READING] = (read.params, read.base_url)
             return False
         scope["route"] = _ROUTES[scope["path"]]
         response_headers = [

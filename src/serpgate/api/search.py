@@ -27,6 +27,11 @@ from serpgate.restrictor import JsonRestrictor
 
 router = APIRouter(tags=["search"])
 
+# Where ``FastLane`` leaves, for a search it passes on, its reading of the query string: the
+# parameters (without the key) and the origin, read by the functions below, which the route then
+# need not run again.
+LANE_READING = "serpgate.reading"
+
 
 async def search_params(request: Request, services: Services) -> SearchParams:
     """The query read as the engine it names takes it: its SerpApi names mapped onto serpgate's
@@ -86,8 +91,10 @@ async def search(request: Request) -> Response:
     services = await get_services(request)
     tenant = await get_tenant(request, services)
     # After the key: a bad key is a 401 whatever else is wrong.
-    params = await search_params(request, services)
-    base_url = base_url_of(request, services)
+    reading: tuple[SearchParams, str] | None = request.scope.get(LANE_READING)
+    if reading is None:
+        reading = await search_params(request, services), base_url_of(request, services)
+    params, base_url = reading
     run = services.search.submit if params.async_ else services.search.search
     answer = await run(params, tenant, base_url)
     body = answer.body
