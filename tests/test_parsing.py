@@ -115,8 +115,11 @@ async def test_a_page_parses_inline_while_its_process_has_nothing_else_to_do() -
     engine, params = WhereParsed(), SearchParams(engine="bing", q="where")
     here = str(os.getpid())
 
+    besides: list[int] = []
+
     async def parsed_in() -> str | None:
-        data = await parser.parse(engine, answer("<p>page</p>"), params)
+        page = answer("<p>page</p>")
+        data = await parser.parse(engine, page, params, lambda: besides.append(os.getpid()))
         return data.search_information.query_displayed if data.search_information else None
 
     try:
@@ -131,5 +134,7 @@ async def test_a_page_parses_inline_while_its_process_has_nothing_else_to_do() -
         assert second not in (here, None)
         assert await first not in (here, None)
         assert await parsed_in() == here
+        # Work beside the parse ran once per page, on the event loop, wherever the page parsed.
+        assert besides == [os.getpid()] * 5
     finally:
         parser.close()

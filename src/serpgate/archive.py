@@ -25,9 +25,7 @@ long as the cache may still hand out the entry that names it (``page_ttl``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import threading
 import zlib
 from dataclasses import dataclass
 
@@ -48,24 +46,10 @@ _LEVEL = 1
 TAILS_REMEMBERED = 65536
 
 
-def pack_page(page: bytes) -> asyncio.Future[bytes]:
-    """A page (UTF-8) as the archive keeps it, compressed on a thread alongside the page's parse
-    (``SearchService``): ISA-L lets go of the GIL while it works.
-
-    A parse on the event loop holds the GIL for milliseconds at a time, so a thread that has yet
-    to start would only start once the parse is over; the loop therefore waits (at most 1 ms)
-    until the thread is under way. That costs a thread switch, and spares the search the whole
-    compression after its parse (1.2 ms on the 650 KB Google page).
-    """
-    under_way = threading.Event()
-
-    def compress() -> bytes:
-        under_way.set()
-        return isal_zlib.compress(page, _LEVEL)
-
-    packed = asyncio.get_running_loop().run_in_executor(None, compress)
-    under_way.wait(0.001)
-    return packed
+def pack_page(page: bytes) -> bytes:
+    """A page (UTF-8) as the archive keeps it. ``SearchService`` packs it while the page parses
+    in the pool, or before an inline parse (``PageParser``)."""
+    return isal_zlib.compress(page, _LEVEL)
 
 
 @dataclass(frozen=True, slots=True)

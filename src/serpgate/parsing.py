@@ -66,21 +66,39 @@ class PageParser:
                 mode = "inline"
         self.mode: ParseMode = mode
 
-    async def parse(self, engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
-        """The page read by ``engine``; a parser bug becomes a typed error, never a 500."""
+    async def parse(
+        self,
+        engine: Engine,
+        raw: RawResponse,
+        params: SearchParams,
+        beside: Callable[[], object] | None = None,
+    ) -> SerpData:
+        """The page read by ``engine``; a parser bug becomes a typed error, never a 500.
+
+        ``beside`` (other work on the page) runs on the event loop while the page parses in
+        the pool, or before the page parses inline: never in a thread beside an inline parse,
+        which holds the GIL for milliseconds at a time (a thread compressing the page for the
+        archive, ISA-L, which gives the GIL back between chunks, took 20 times as long beside
+        a busy event loop).
+        """
         started = time.perf_counter()
         size = len(raw.content)
         try:
             if self._executor is None or size < self.inline_below or self._is_alone():
+                if beside is not None:
+                    beside()
                 return engine.parse_page(raw.content, raw.charset, params)
             loop = asyncio.get_running_loop()
             self._pooled += 1
             try:
                 # The page crosses as the bytes that came: a copy, where text is encoded to
                 # cross and decoded on arrival.
-                return await loop.run_in_executor(
+                parsed = loop.run_in_executor(
                     self._executor, engine.parse_page, raw.content, raw.charset, params
                 )
+                if beside is not None:
+                    beside()
+                return await parsed
             finally:
                 self._pooled -= 1
         except SerpgateError:

@@ -421,17 +421,17 @@ class SearchService:
             if params.zero_trace:
                 _, entry = await self._fetch_page(engine, params, tenant)
                 return entry
-            # Each page is compressed for the archive in a thread as it arrives, while it is
-            # parsed; the last is the one read.
-            packing: list[asyncio.Future[bytes]] = []
+            # Each page is compressed for the archive while it parses (``PageParser``); the
+            # last is the one read.
+            packed: list[bytes] = []
 
             def pack(raw: RawResponse) -> None:
-                packing.append(pack_page(raw.encoded()))
+                packed.append(pack_page(raw.encoded()))
 
             _, entry = await self._fetch_page(engine, params, tenant, on_page=pack)
             page_id = secrets.token_hex(12)
             try:
-                await self._archive.save_page(page_id, await packing[-1])
+                await self._archive.save_page(page_id, packed[-1])
             except StoreUnavailable as exc:
                 log.warning("page of search %s not kept: %s", search_id, exc)
                 return entry

@@ -89,7 +89,7 @@ async def test_pages_are_kept_compressed_under_their_own_id() -> None:
     store = MemoryStore()
     archive = SearchArchive(store, ttl=60, page_ttl=120)
     html = "<html><body>" + "<div class='b_algo'>result</div>" * 500 + "</body></html>"
-    await archive.save_page("p1", await pack_page(html.encode()))
+    await archive.save_page("p1", pack_page(html.encode()))
     await archive.save("tenant", "s1", b'{"search_metadata":{}}', page_id="p1")
     kept = await store.get("page:p1")
     assert kept is not None

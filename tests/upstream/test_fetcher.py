@@ -319,7 +319,12 @@ async def test_a_cancelled_search_leaves_no_count_behind() -> None:
 async def test_the_parser_is_one_injected_callable() -> None:
     seen: list[str] = []
 
-    async def parse(engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
+    async def parse(
+        engine: Engine,
+        raw: RawResponse,
+        params: SearchParams,
+        beside: Callable[[], object] | None,
+    ) -> SerpData:
         seen.append(raw.body)
         return engine.parse(raw.body, params)
 
@@ -447,12 +452,17 @@ async def test_retries_after_exit_faults_are_free_of_the_attempt_limit_up_to_a_p
     assert len(blocked.transport.calls) == 5  # 3 + 2 free, then no more
 
 
-async def test_each_page_that_is_no_block_reaches_on_page_before_its_parse() -> None:
+async def test_each_page_that_is_no_block_reaches_on_page_through_its_parser() -> None:
     events: list[str] = []
 
-    async def parse(engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
+    async def parse(
+        engine: Engine,
+        raw: RawResponse,
+        params: SearchParams,
+        beside: Callable[[], object] | None,
+    ) -> SerpData:
         events.append(f"parse {raw.body}")
-        return await parse_inline(engine, raw, params)
+        return await parse_inline(engine, raw, params, beside)
 
     r = rig(page("x", status=429), page("captcha"), page("coffee"), parse=parse)
     outcome = await r.fetcher.fetch(
@@ -460,5 +470,5 @@ async def test_each_page_that_is_no_block_reaches_on_page_before_its_parse() -> 
     )
     assert outcome.html == "coffee"
     # The 429 is judged by its status alone and parsed by nobody; the CAPTCHA is a page its
-    # parser refuses, so it is handed over like any page before it is read.
-    assert events == ["page captcha", "parse captcha", "page coffee", "parse coffee"]
+    # parser refuses, so it is handed over like any page, by the parser, beside its parse.
+    assert events == ["parse captcha", "page captcha", "parse coffee", "page coffee"]

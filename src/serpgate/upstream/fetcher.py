@@ -34,6 +34,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol, TypedDict
 
 from serpgate.clock import Clock
@@ -52,11 +53,22 @@ from serpgate.upstream.proxies import Choice, Exit, Lease, PoolSnapshot, ProxyPo
 from serpgate.upstream.retry import RetryPolicy
 from serpgate.upstream.stats import StatsSnapshot, UpstreamStats
 
-Parser = Callable[[Engine, RawResponse, SearchParams], Awaitable[SerpData]]
+# A parser reads a page; the callable it is also given (if any) is other work on the page, which
+# it runs on the event loop while the page parses elsewhere, or else before it parses.
+Parser = Callable[
+    [Engine, RawResponse, SearchParams, Callable[[], object] | None], Awaitable[SerpData]
+]
 
 
-async def parse_inline(engine: Engine, raw: RawResponse, params: SearchParams) -> SerpData:
+async def parse_inline(
+    engine: Engine,
+    raw: RawResponse,
+    params: SearchParams,
+    beside: Callable[[], object] | None = None,
+) -> SerpData:
     """The default parser: on the event loop, fine while pages are small."""
+    if beside is not None:
+        beside()
     return engine.parse_page(raw.content, raw.charset, params)
 
 
@@ -226,9 +238,9 @@ class Fetcher:
     ) -> FetchOutcome:
         """The engine's page for ``params``, read; ``deadline`` is on this fetcher's clock.
 
-        ``on_page`` is given every page that is no block, as it arrives and before it is
-        parsed, so that other work on the page (compressing it for the archive) can run
-        alongside the parse.
+        ``on_page`` is given every page that is no block, while it parses in a pool or else
+        just before it parses, so that other work on the page (compressing it for the
+        archive) takes the time the search waits for its parse.
 
         Raises ``ServiceUnavailable`` while the engine's breaker, or ``tenant``'s own for it, is
         open (or every exit rests past the deadline), else the last attempt's ``UpstreamError``
@@ -385,9 +397,9 @@ class Fetcher:
             )
             verdict = judge_answer(name, raw, self._wall_clock())
             if verdict is None:
-                if search.on_page is not None:
-                    search.on_page(raw)
-                data = await self._parse(search.engine, raw, search.params)
+                on_page = search.on_page
+                beside = None if on_page is None else partial(on_page, raw)
+                data = await self._parse(search.engine, raw, search.params, beside)
                 verdict = OK
         except UpstreamError as error:
             if isinstance(error, UnrecognizedPage) and raw is not None:
