@@ -22,6 +22,7 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serpgate.loghandler import BackgroundStreamHandler, Fields
 from serpgate.metrics import Metrics
 
 log = logging.getLogger("serpgate.access")
@@ -177,11 +178,17 @@ class AccessLogMiddleware:
             return
         if query.shown:
             record.path += "?" + query.shown
-        log.log(
-            level,
-            "%s %s %d",
-            record.method,
-            record.path,
-            record.status,
-            extra=record.fields(),
-        )
+        writer = BackgroundStreamHandler.sole_writer(log, level)
+        if writer is None:
+            log.log(
+                level,
+                "%s %s %d",
+                record.method,
+                record.path,
+                record.status,
+                extra=record.fields(),
+            )
+            return
+        message = f"{record.method} {record.path} {record.status}"
+        name = logging.getLevelName(level)
+        writer.emit_fields(Fields(time.time(), name, log.name, message, record.fields()))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,20 +100,36 @@ class JsonFormatter(logging.Formatter):
         logging.logMultiprocessing = False
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            # Workers of one `serve --workers N` share a stream; the pid tells them apart.
-            "pid": record.process or os.getpid(),
-            "msg": record.getMessage(),
-        }
-        line.update((k, v) for k, v in vars(record).items() if k not in _RECORD_ATTRS)
+        fields = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS}
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+            fields["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
-            line["exc"] = record.exc_text
-        return redact_secrets(orjson.dumps(line, default=str).decode())
+            fields["exc"] = record.exc_text
+        return json_line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.process or os.getpid(),
+            record.getMessage(),
+            fields,
+        )
+
+
+def json_line(
+    created: float, level: str, logger: str, pid: int, msg: str, fields: Mapping[str, object]
+) -> str:
+    """One record as ``JsonFormatter`` writes it: the time, level, logger, process and message,
+    then the record's own fields."""
+    line: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level.lower(),
+        "logger": logger,
+        # Workers of one `serve --workers N` share a stream; the pid tells them apart.
+        "pid": pid,
+        "msg": msg,
+    }
+    line.update(fields)
+    return redact_secrets(orjson.dumps(line, default=str).decode())
 
 
 def logging_config(level: str) -> dict[str, Any]:
