@@ -507,7 +507,7 @@ class SearchService:
         """The page through the resilient upstream layer: the engine's answer and its cache entry.
 
         The tenant is named so that its failures weigh on its own breaker, not everyone's;
-        ``on_page`` is the fetcher's (each page before its parse)."""
+        ``on_page`` is the fetcher's (each page, beside its parse)."""
         try:
             outcome = await self._fetcher.fetch(
                 engine,
@@ -525,7 +525,7 @@ class SearchService:
         finally:
             self._publish_upstream(engine.name)
         annotate_request(attempts=outcome.attempts)
-        return outcome.page, encode_entry(outcome.data, outcome.url, outcome.attempts)
+        return outcome.page, encode_entry(outcome.data, outcome.page.url, outcome.attempts)
 
     async def _keep(self, engine: str, error: UnrecognizedPage) -> None:
         if error.page is None:

@@ -137,9 +137,9 @@ async def test_a_page_on_the_first_attempt() -> None:
     r = rig(page("coffee"))
     outcome = await r.fetcher.fetch(StubEngine(), PARAMS, r.clock() + 10)
     assert outcome.attempts == 1
-    assert outcome.html == "coffee"
+    assert outcome.page.body == "coffee"
     assert outcome.data.search_information.query_displayed == "coffee"
-    assert outcome.url == "http://127.0.0.1:9/search?q=coffee"
+    assert outcome.page.url == "http://127.0.0.1:9/search?q=coffee"
     assert outcome.proxy == r.exit_of(r.transport.calls[0]).label
     assert "u:p@" not in outcome.proxy
     assert r.transport.calls[0].time_left == pytest.approx(10)
@@ -468,7 +468,7 @@ async def test_each_page_that_is_no_block_reaches_on_page_through_its_parser() -
     outcome = await r.fetcher.fetch(
         StubEngine(), PARAMS, r.clock() + 10, on_page=lambda raw: events.append(f"page {raw.body}")
     )
-    assert outcome.html == "coffee"
+    assert outcome.page.body == "coffee"
     # The 429 is judged by its status alone and parsed by nobody; the CAPTCHA is a page its
     # parser refuses, so it is handed over like any page, by the parser, beside its parse.
     assert events == ["parse captcha", "page captcha", "parse coffee", "page coffee"]

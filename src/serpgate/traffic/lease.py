@@ -122,12 +122,8 @@ class RedisLeases:
     # On the store's auto-pipelined connection, as every command a search makes on its way.
     async def acquire(self, name: str, ttl: float) -> str | None:
         token = secrets.token_hex(8)
-        key, ms = self._store.key(name), math.ceil(ttl * 1000)
-        budget = self._health.budget
-        taken = await self._health.call_bounded(
-            lambda: self._store.pipelined.execute("SET", key, token, "PX", ms, "NX", budget=budget)
-        )
-        return token if taken is not None else None
+        taken = await self._health.call(lambda: self._store.add(name, token.encode(), ttl))
+        return token if taken else None
 
     async def extend(self, name: str, token: str, ttl: float) -> bool:
         return bool(await self._script(_EXTEND, name, token, math.ceil(ttl * 1000)))

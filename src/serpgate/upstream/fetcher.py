@@ -108,11 +108,6 @@ class FetchOutcome:
     page: RawResponse
     attempts: int
     proxy: str | None
-    url: str
-
-    @property
-    def html(self) -> str:
-        return self.page.body
 
 
 @dataclass(slots=True)
@@ -423,7 +418,6 @@ class Fetcher:
             page=raw,
             attempts=search.attempts,
             proxy=via.label if via.url is not None else None,
-            url=raw.url,
         )
 
     def _settle(
