@@ -19,7 +19,8 @@ after admission began (a spent rate limit) is answered here through the app's ow
 handlers, so it reads the same as the route's.
 
 It sits inside the access log middleware, so every request it answers is logged and measured
-as any other, under the route's template.
+as any other, under the route's template, and outside the framework's own layers (``ServingApp``):
+an error of its own is answered through the app's exception handlers too, a 500 included.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from serpgate.api.search import LANE_READING, search_params
 from serpgate.api.services import Services, base_url_of
 from serpgate.errors import SerpgateError
 from serpgate.models.params import SearchParams
-from serpgate.search import SearchService
+from serpgate.search import Answer, SearchService
 from serpgate.store.base import StoreUnavailable
 from serpgate.traffic.cache import cache_key
 from serpgate.traffic.lru import LocalLRU
@@ -76,54 +77,18 @@ class FastLane:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope["path"] not in SEARCH_PATHS
-            or not await self._answered(scope, receive, send)
-        ):
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in SEARCH_PATHS:
             await self.app(scope, receive, send)
-
-    async def _answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """True when the search was answered here; False, having counted nothing, if not."""
-        app = scope.get("app")
-        services: Services | None = getattr(getattr(app, "state", None), "services", None)
-        if services is None:
-            return False
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if any(name == b"origin" for name, _ in headers):
-            return False  # CORS answers cross-origin requests; it sits further in
-        split = _cut_key(scope["query_string"])
-        if split is None:
-            return False
-        rest, raw_key = split
-        host = next((value for name, value in headers if name == b"host"), None)
-        origin = (scope["scheme"], host, scope.get("server"), scope.get("root_path", ""))
-        memo = (*origin, scope.get("app_root_path"), rest)
-        read = self._reads.get(memo)
-        if read is None:
-            read = await self._read(scope, services)
-            if read is None:
-                return False
-            self._reads.put(memo, read, len(rest) + 256)
-        key = _key(raw_key, scope)
-        if key is None:
-            return False
+            return
         try:
-            tenant = await services.tenants.authenticate(key)
-        except (SerpgateError, StoreUnavailable):
-            return False
-        annotate_request(tenant_id=tenant.id)
-        search = services.search
-        try:
-            answer = await search.answer_held(read.params, tenant, read.base_url, read.key)
-        except (SerpgateError, StoreUnavailable) as exc:
-            await self._refuse(app, scope, receive, send, exc)
-            return True
+            answer = await self._held(scope)
+        except Exception as exc:  # answered as the app answers it, 500s too
+            # This lane sits outside the app's own error middleware (``ServingApp``).
+            await self._refuse(scope, receive, send, exc)
+            return
         if answer is None:
-            # Not held: the route answers, with this reading of the query (its own).
-            scope[LANE_READING] = (read.params, read.base_url)
-            return False
+            await self.app(scope, receive, send)
+            return
         scope["route"] = _ROUTES[scope["path"]]
         response_headers = [
             _JSON,
@@ -132,7 +97,51 @@ class FastLane:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": answer.body})
-        return True
+
+    async def _held(self, scope: Scope) -> Answer | None:
+        """The search's answer when it is held in memory; None, having counted nothing, when
+        the route must answer. A refusal after admission began raises."""
+        state = getattr(scope.get("app"), "state", None)
+        services: Services | None = getattr(state, "services", None)
+        if services is None:
+            return None
+        split = _cut_key(scope["query_string"])
+        if split is None:
+            return None
+        rest, raw_key = split
+        read = await self._reading(scope, services, rest)
+        if read is None:
+            return None
+        key = _key(raw_key, scope)
+        if key is None:
+            return None
+        try:
+            tenant = await services.tenants.authenticate(key)
+        except (SerpgateError, StoreUnavailable):
+            return None
+        annotate_request(tenant_id=tenant.id)
+        answer = await services.search.answer_held(read.params, tenant, read.base_url, read.key)
+        if answer is None:
+            # Not held: the route answers, with this reading of the query (its own).
+            scope[LANE_READING] = (read.params, read.base_url)
+        return answer
+
+    async def _reading(self, scope: Scope, services: Services, rest: bytes) -> _Read | None:
+        """The reading of the query string ``rest`` (the key cut out), remembered per origin."""
+        host = None
+        for name, value in scope["headers"]:
+            if name == b"host" and host is None:
+                host = value
+            elif name == b"origin":
+                return None  # CORS answers cross-origin requests; it sits further in
+        origin = (scope["scheme"], host, scope.get("server"), scope.get("root_path", ""))
+        memo = (*origin, scope.get("app_root_path"), rest)
+        read = self._reads.get(memo)
+        if read is None:
+            read = await self._read(scope, services)
+            if read is not None:
+                self._reads.put(memo, read, len(rest) + 256)
+        return read
 
     async def _read(self, scope: Scope, services: Services) -> _Read | None:
         """The route's reading of this query string, or None where it refuses it or where a
@@ -148,12 +157,10 @@ class FastLane:
         params = params.model_copy(update={"api_key": None, "serp_api_key": None})
         return _Read(params, cache_key(params), base_url_of(request, services))
 
-    async def _refuse(
-        self, app: Any, scope: Scope, receive: Receive, send: Send, exc: Exception
-    ) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         """The answer the app's exception handler gives ``exc`` on the route."""
         scope["route"] = _ROUTES[scope["path"]]
-        handlers = app.exception_handlers
+        handlers = scope["app"].exception_handlers
         handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
         response = await handler(Request(scope, receive), exc)
         await response(scope, receive, send)
