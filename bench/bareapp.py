@@ -2,7 +2,9 @@
 
 Scenario 1 measures a cache hit against this: the same framework, server and uvicorn options as
 ``serpgate serve`` with one worker (uvloop and httptools, no uvicorn access log), one route that
-answers a ready ``bytes`` body of the size of a cached answer. Nothing of serpgate is imported
+answers a ready ``bytes`` body of the size of a cached answer. Its HTTP protocol is uvicorn's
+own: ``serve``'s ``EdgeProtocol`` (header deadlines and size limits) is serpgate code, which the
+service under test runs and pays for. Nothing of serpgate is imported
 here (no middleware, no logging configuration, no metrics), so whatever serpgate adds to a
 request shows as the distance to this app.
 

@@ -8,7 +8,8 @@ production code.
 
     python -m bench.benchapp     # settings from SERPGATE_*, served as ``serpgate serve`` does
 
-The uvicorn options are those of ``serpgate serve`` with one worker.
+The uvicorn options are those of ``serpgate serve`` with one worker (``serve_options``), its
+HTTP protocol (``EdgeProtocol``) included.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from fastapi.responses import Response
 
 from bench.bareapp import BARE_PATH, bare_body
 from serpgate.app import create_app
-from serpgate.cli import _stop_cleanly
-from serpgate.jsonlog import logging_config
+from serpgate.cli import _stop_cleanly, serve_options
 from serpgate.settings import Settings
 
 BARE_BYTES_ENV = "SERPGATE_BENCH_BARE_BYTES"
@@ -42,18 +42,9 @@ def create_bench_app(settings: Settings, bare_bytes: int) -> FastAPI:
 
 def main() -> None:
     settings = Settings()
-    level = settings.log_level
     app = create_bench_app(settings, int(os.environ.get(BARE_BYTES_ENV, "20000")))
     signal.signal(signal.SIGTERM, _stop_cleanly)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level=level,
-        log_config=logging_config(level),
-        timeout_graceful_shutdown=settings.shutdown.grace_period,
-    )
+    uvicorn.run(app, **serve_options(settings))
 
 
 if __name__ == "__main__":

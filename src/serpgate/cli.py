@@ -90,11 +90,9 @@ def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
-    settings = _settings(**{k: v for k, v in overrides.items() if v is not None})
-    _configure_logging(settings.log_level)
-    options: dict[str, Any] = {
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn, workers aside (the benchmark's build of the app runs so too)."""
+    return {
         "host": settings.host,
         "port": settings.port,
         "access_log": False,
@@ -104,6 +102,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "http": EdgeProtocol,
         "timeout_keep_alive": settings.http.keep_alive,
     }
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
+    settings = _settings(**{k: v for k, v in overrides.items() if v is not None})
+    _configure_logging(settings.log_level)
+    options = serve_options(settings)
     signal.signal(signal.SIGTERM, _stop_cleanly)
     if settings.workers > 1:
         # Workers are separate processes: each builds its app from the same environment, which

@@ -186,6 +186,27 @@ def test_a_kept_alive_connection_still_has_a_header_deadline(service: LiveServic
         assert rest.startswith(b"HTTP/1.1 408 ")
 
 
+def test_each_request_on_a_connection_gets_its_own_header_deadline(
+    service: LiveService,
+) -> None:
+    """A request begun late on a kept-alive connection has the whole deadline from its own first
+    byte, though the connection's clock was first set for the request before it."""
+    address = urlsplit(service.url)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answered = b""
+        while not answered.endswith(b"}"):
+            answered += sock.recv(65536)
+        time.sleep(QuickEdge.header_timeout * 0.6)  # past half of the first request's deadline
+        begun = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # left unfinished
+        rest = b"".join(iter(lambda: sock.recv(65536), b""))
+        waited = time.monotonic() - begun
+        assert rest.startswith(b"HTTP/1.1 408 ")
+        # A timer never fires early: closed sooner, the first request's deadline closed it.
+        assert waited >= QuickEdge.header_timeout * 0.9
+
+
 def test_links_use_the_public_url_whatever_the_host_header(http: httpx.Client) -> None:
     response = http.get(
         "/search",

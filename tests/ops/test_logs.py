@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from serpgate.jsonlog import _ISSUED_KEY, _SECRET_FIELD, REDACTED, JsonFormatter, redact_secrets
+from serpgate.jsonlog import (
+    _ISSUED_KEY,
+    _SECRET_FIELD,
+    REDACTED,
+    JsonFormatter,
+    redact_secrets,
+    utc_millis,
+)
 from tests.ops.processes import SERPGATE, json_lines, running, serve_env, wait_until_ready
 from tests.ops.sandbox_thread import sandbox_in_thread
 from tests.redis_server import free_port
@@ -168,3 +177,34 @@ def test_a_line_redacted_in_part_is_redacted_as_a_whole(line: str) -> None:
     assert "k5" not in line
     assert '"tenant_id":"tn_1"' in line
     assert '"level":"error"' in line
+
+
+def test_a_line_s_time_reads_as_datetime_writes_it() -> None:
+    """The time formatted once per second reads to the millisecond as ``datetime`` gives it,
+    at the edges of rounding too, and whatever order the times come in."""
+    base = 1_796_000_000
+    edges = [base + f for f in (0.0, 0.0004999, 0.0005, 0.0009999, 0.9994999, 0.9995, 0.9999994)]
+    edges += [base + f for f in (0.9999995, 0.9999996, 0.999999999, 1.0000004, 1.0000005)]
+    sample = [base + random.Random(7).uniform(-1e8, 1e8) for _ in range(5000)]
+    stepped = [base + 5 + step / 1_000_000 for step in range(0, 3_000_000, 997)]
+    for created in edges + sample + stepped + edges:
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert utc_millis(created) == expected, created
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("GET /s?q=a&api_key=REDACTED&num=1 200", True),
+        ('{"path":"/s?q=a&api_key=REDACTED","msg":"GET /s?api_key=REDACTED 200"}', True),
+        ("GET /s?api_key=REDACTED&api_key=k11 200", False),
+        ("GET /s?api_key=REDACTEDk12 200", False),
+        ("GET /s?apikey=REDACTED&admin_key=k13", False),
+        ('{"detail":"access_token=k14"}', False),
+    ],
+)
+def test_only_a_line_naming_an_unredacted_secret_is_scanned(line: str, kept: bool) -> None:
+    """The check that lets an already-redacted line skip the scan lets nothing else skip it."""
+    redacted = redact_secrets(line)
+    assert (redacted == line) is kept
+    assert not re.search(r"k1[1-4]", redacted)
