@@ -8,7 +8,12 @@ from serpgate.errors import AuthenticationError, InvalidRequest, NotFound
 from serpgate.settings import DEFAULT_PLANS, Plan
 from serpgate.store.memory import MemoryStore
 from serpgate.store.redis import RedisStore
-from serpgate.traffic.tenants import TenantRegistry, hash_key, parse_bootstrap_keys
+from serpgate.traffic.tenants import (
+    AUTH_CACHE_SECONDS,
+    TenantRegistry,
+    hash_key,
+    parse_bootstrap_keys,
+)
 
 
 async def test_created_key_authenticates_and_only_its_hash_is_stored(
@@ -75,6 +80,27 @@ async def test_bootstrap_keys_from_settings() -> None:
         parse_bootstrap_keys("a:gold:k", DEFAULT_PLANS)
     with pytest.raises(ValueError, match="name:plan:key"):
         parse_bootstrap_keys("justakey", DEFAULT_PLANS)
+
+
+async def test_a_key_is_remembered_only_where_authenticate_would_not_ask_the_store() -> None:
+    now = [100.0]
+    fixed = parse_bootstrap_keys("fixed:free:k1", DEFAULT_PLANS)
+    registry = TenantRegistry(MemoryStore(), DEFAULT_PLANS, fixed, clock=lambda: now[0])
+    key, tenant = await registry.create("acme", "free")
+    assert registry.remembered(key) is None  # not looked up yet: only the store can say
+    assert (await registry.authenticate(key)).id == tenant.id
+    remembered = registry.remembered(key)
+    assert remembered is not None
+    assert remembered.id == tenant.id
+    fixed_tenant = registry.remembered("k1")
+    assert fixed_tenant is not None
+    assert fixed_tenant.name == "fixed"
+    assert registry.remembered("sg_not-a-key") is None
+    now[0] += AUTH_CACHE_SECONDS
+    assert registry.remembered(key) is None  # as long as authenticate trusts its memory
+    await registry.authenticate(key)
+    await registry.revoke(tenant.id)
+    assert registry.remembered(key) is None
 
 
 def test_in_flight_caps_are_per_plan_and_unlimited_means_unlimited() -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from serpgate.secondtext import SecondText
+
 # A query parameter or a JSON/repr field that carries a key: api_key=…, "api_key": "…", also
 # inside an already JSON-encoded line, where the quotes come escaped (\").
 _SECRET_NAMES = ("api_key", "apikey", "admin_key", "access_token")
@@ -107,28 +109,22 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-class _UtcMillis:
-    """``datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")``, with the part up to
-    the second formatted once per second: a log line's time cost a cache hit's line a fifth of
-    its formatting. The microseconds round as ``fromtimestamp`` rounds them (half to even), then
-    the milliseconds are cut as ``isoformat`` cuts them."""
-
-    def __init__(self) -> None:
-        self._second: tuple[int, str] = (0, "1970-01-01T00:00:00")
-
-    def __call__(self, created: float) -> str:
-        whole = math.floor(created)
-        micros = round((created - whole) * 1_000_000)
-        if micros == 1_000_000:
-            whole, micros = whole + 1, 0
-        second, text = self._second  # one read: another thread may set it meanwhile
-        if second != whole:
-            text = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
-            self._second = (whole, text)
-        return f"{text}.{micros // 1000:03d}+00:00"
+# The part of a line's time up to the second, as ``datetime.isoformat`` writes it.
+_iso_second = SecondText(
+    lambda second: datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6]
+)
 
 
-utc_millis = _UtcMillis()
+def utc_millis(created: float) -> str:
+    """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``, the part up
+    to the second formatted once per second (``SecondText``). The microseconds round as
+    ``fromtimestamp`` rounds them (half to even), then the milliseconds are cut as ``isoformat``
+    cuts them."""
+    whole = math.floor(created)
+    micros = round((created - whole) * 1_000_000)
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    return f"{_iso_second(whole)}.{micros // 1000:03d}+00:00"
 
 
 def json_line(

@@ -52,6 +52,7 @@ from serpgate.metrics import Metrics
 from serpgate.models.params import SearchParams
 from serpgate.models.response import SerpapiPagination, SerpData
 from serpgate.pagekeeper import PageKeeper
+from serpgate.secondtext import SecondText
 from serpgate.store.base import StoreUnavailable, StoreWrite
 from serpgate.traffic.cache import cache_key
 from serpgate.traffic.layer import TrafficLayer
@@ -92,9 +93,27 @@ def new_search_id() -> str:
     return f"{random.getrandbits(96):024x}"
 
 
+# SerpApi's form of a time, as ``created_at`` and ``processed_at`` give it.
+_serpapi_time = SecondText(
+    lambda second: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(second))
+)
+
+
 def utc_now() -> str:
-    # time.strftime, not datetime's: the same text at half the cost, twice per answer.
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    return _serpapi_time(int(time.time()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What every hit of one cache entry shares (``SearchService._shared``)."""
+
+    entry: bytes
+    header: dict[str, Any]
+    tail: Tail
+
+    @property
+    def page_id(self) -> str | None:
+        return _page_id(self.header)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +157,7 @@ class SearchService:
         self._background: set[asyncio.Task[None]] = set()
         # Hot searches' answers after their metadata (parameters, pagination, blocks), so a
         # repeat splices ready bytes. Per entry: a refreshed entry is a new object.
-        self._tails: LocalLRU[tuple[str, str], tuple[bytes, Tail]] = LocalLRU(
+        self._tails: LocalLRU[tuple[str, str], _Shared] = LocalLRU(
             TAIL_ENTRIES, TAIL_BYTES, TAIL_SECONDS
         )
 
@@ -188,13 +207,16 @@ class SearchService:
             or params.output != "json"
         )
 
-    async def answer_held(
+    def answer_held(
         self, params: SearchParams, tenant: Tenant, base_url: str, key: str
-    ) -> Answer | None:
+    ) -> Awaitable[Answer | None]:
         """``search``'s answer when a fresh hit for ``key`` (``cache_key(params)``) is held in
-        this process's memory and ``may_answer_held(params)``; else None, having done nothing."""
+        this process's memory and ``may_answer_held(params)``; else None, having done nothing.
+
+        The coroutine of ``_answer_held`` itself, not one more around it: a cache hit resumes
+        every coroutine of its chain when Redis answers."""
         engine = self.engine(params.engine)
-        return await self._answer_held(engine, params, tenant, base_url, new_search_id(), key)
+        return self._answer_held(engine, params, tenant, base_url, new_search_id(), key)
 
     async def _answer_held(
         self,
@@ -214,6 +236,8 @@ class SearchService:
         served = self._traffic.answers.peek(key)
         if served is None:
             return None
+        shared = self._shared(key, params, base_url, served.body)
+        tail = shared.tail
         head = render_head(
             search_id,
             params,
@@ -223,10 +247,10 @@ class SearchService:
             entry=served.body,
             served=served,
             elapsed=time.perf_counter() - started,
+            header=shared.header,
         )
-        tail = self._tail(key, params, base_url, served.body)
         # Archived as its head and a reference to the tail, which all hits of the entry share.
-        write = self._archive.write_hit(tenant.id, search_id, head, tail, page_of(served.body))
+        write = self._archive.write_hit(tenant.id, search_id, head, tail, shared.page_id)
         headers, stored = await self._admit(tenant, then_store=write)
         self._record_served(engine.name, served)
         if stored:
@@ -463,9 +487,9 @@ class SearchService:
         await asyncio.gather(*writes)
         return body
 
-    def _tail(self, key: str, params: SearchParams, base_url: str, entry: bytes) -> Tail:
-        """The answer after its metadata, rendered (and digested) once per entry, origin and
-        cache key.
+    def _shared(self, key: str, params: SearchParams, base_url: str, entry: bytes) -> _Shared:
+        """What every hit of ``entry`` shares, worked out once per entry, origin and cache key:
+        the entry's header, and the answer after its metadata, rendered and digested.
 
         The cache key digests every field that changes the page; of the others, the tail shows
         only ``output``, ``no_cache`` and ``async``, which are ``json``, false and false on
@@ -473,11 +497,11 @@ class SearchService:
         """
         memo = self._tails.get((key, base_url))
         # By identity: the entry held in memory is one object for as long as it is held.
-        if memo is not None and memo[0] is entry:
-            return memo[1]
-        tail = Tail.of(render_tail(params, base_url, entry))
-        self._tails.put((key, base_url), (entry, tail), len(tail.body))
-        return tail
+        if memo is not None and memo.entry is entry:
+            return memo
+        shared = _Shared(entry, entry_header(entry), Tail.of(render_tail(params, base_url, entry)))
+        self._tails.put((key, base_url), shared, len(shared.tail.body))
+        return shared
 
     def _record_served(self, engine: str, served: Served) -> None:
         outcome = {"cache": "hit", "stale": "stale", "stale-if-error": "stale"}.get(served.origin)
@@ -581,9 +605,20 @@ def with_page(entry: bytes, page_id: str) -> bytes:
     return orjson.dumps(header) + b"\n" + blocks
 
 
+def entry_header(entry: bytes) -> dict[str, Any]:
+    """A cache entry's first line: how it was fetched (``a``, ``u``), its page (``p``), its
+    pagination (``next``, ``pages``)."""
+    header: dict[str, Any] = orjson.loads(entry.partition(b"\n")[0])
+    return header
+
+
 def page_of(entry: bytes) -> str | None:
     """The id of the archived page a cache entry was parsed from, if it was kept."""
-    page_id = orjson.loads(entry.partition(b"\n")[0]).get("p")
+    return _page_id(entry_header(entry))
+
+
+def _page_id(header: Mapping[str, Any]) -> str | None:
+    page_id = header.get("p")
     return page_id if isinstance(page_id, str) else None
 
 
@@ -650,11 +685,12 @@ def render_head(
     entry: bytes,
     served: Served | None = None,
     elapsed: float | None = None,
+    header: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """``{"search_metadata":{…}``: the answer up to its tail, the part that is this search's own."""
+    """``{"search_metadata":{…}``: the answer up to its tail, the part that is this search's own.
+    ``header`` is the entry's (``entry_header``), where it was read already."""
     metadata = _metadata(search_id, base_url, created, status, elapsed)
-    head, _, _ = entry.partition(b"\n")
-    info = orjson.loads(head)
+    info = entry_header(entry) if header is None else header
     fetched = served is None or served.fetched
     metadata["cached"] = served is not None and served.from_cache
     if served is not None and served.origin == "stale-if-error":

@@ -100,48 +100,38 @@ class FastLane:
 
     async def _held(self, scope: Scope) -> Answer | None:
         """The search's answer when it is held in memory; None, having counted nothing, when
-        the route must answer. A refusal after admission began raises."""
+        the route must answer. A refusal after admission began raises.
+
+        Coroutines are awaited only where the work is not done already (the query's first
+        reading, a key not yet known): a hit resumes every coroutine of its chain when Redis
+        answers, and each one costs it."""
         state = getattr(scope.get("app"), "state", None)
         services: Services | None = getattr(state, "services", None)
-        if services is None:
-            return None
         split = _cut_key(scope["query_string"])
-        if split is None:
+        memo = _memo(scope, split[0]) if split is not None else None
+        if services is None or split is None or memo is None:
             return None
-        rest, raw_key = split
-        read = await self._reading(scope, services, rest)
+        read = self._reads.get(memo)
         if read is None:
-            return None
-        key = _key(raw_key, scope)
+            read = await self._read(scope, services)
+            if read is None:
+                return None
+            self._reads.put(memo, read, len(split[0]) + 256)
+        key = _key(split[1], scope)
         if key is None:
             return None
-        try:
-            tenant = await services.tenants.authenticate(key)
-        except (SerpgateError, StoreUnavailable):
-            return None
+        tenant = services.tenants.remembered(key)
+        if tenant is None:
+            try:
+                tenant = await services.tenants.authenticate(key)
+            except (SerpgateError, StoreUnavailable):
+                return None
         annotate_request(tenant_id=tenant.id)
         answer = await services.search.answer_held(read.params, tenant, read.base_url, read.key)
         if answer is None:
             # Not held: the route answers, with this reading of the query (its own).
             scope[LANE_READING] = (read.params, read.base_url)
         return answer
-
-    async def _reading(self, scope: Scope, services: Services, rest: bytes) -> _Read | None:
-        """The reading of the query string ``rest`` (the key cut out), remembered per origin."""
-        host = None
-        for name, value in scope["headers"]:
-            if name == b"host" and host is None:
-                host = value
-            elif name == b"origin":
-                return None  # CORS answers cross-origin requests; it sits further in
-        origin = (scope["scheme"], host, scope.get("server"), scope.get("root_path", ""))
-        memo = (*origin, scope.get("app_root_path"), rest)
-        read = self._reads.get(memo)
-        if read is None:
-            read = await self._read(scope, services)
-            if read is not None:
-                self._reads.put(memo, read, len(rest) + 256)
-        return read
 
     async def _read(self, scope: Scope, services: Services) -> _Read | None:
         """The route's reading of this query string, or None where it refuses it or where a
@@ -164,6 +154,26 @@ class FastLane:
         handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
         response = await handler(Request(scope, receive), exc)
         await response(scope, receive, send)
+
+
+def _memo(scope: Scope, rest: bytes) -> tuple[Any, ...] | None:
+    """What a reading of the query string ``rest`` (the key cut out) is remembered under: the
+    query and the origin it came to. None for a cross-origin request, which CORS, further in,
+    answers."""
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host" and host is None:
+            host = value
+        elif name == b"origin":
+            return None
+    return (
+        scope["scheme"],
+        host,
+        scope.get("server"),
+        scope.get("root_path", ""),
+        scope.get("app_root_path"),
+        rest,
+    )
 
 
 def _cut_key(query: bytes) -> tuple[bytes, bytes | None] | None:

@@ -36,6 +36,7 @@ it is sent once more whole, by EVAL, which also loads it again.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -68,8 +69,20 @@ class Limit:
 
 def plan_limits(plan: Plan) -> tuple[Limit, ...]:
     """The rate limits a plan sets (the monthly quota is ``QuotaMeter``'s business)."""
-    candidates = (("minute", plan.per_minute, 60.0), ("hour", plan.per_hour, 3600.0))
+    return _limits(plan.per_minute, plan.per_hour)
+
+
+# Made once per plan's figures: every search asks, and plans are few.
+@functools.lru_cache(maxsize=256)
+def _limits(per_minute: int | None, per_hour: int | None) -> tuple[Limit, ...]:
+    candidates = (("minute", per_minute, 60.0), ("hour", per_hour, 3600.0))
     return tuple(Limit(name, n, window) for name, n, window in candidates if n is not None)
+
+
+@functools.lru_cache(maxsize=256)
+def _policy(limits: tuple[Limit, ...]) -> str:
+    """``RateLimit-Policy`` for these limits, made once per plan's figures."""
+    return ", ".join(f"{limit.limit};w={math.ceil(limit.window)}" for limit in limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +128,11 @@ class RateDecision:
         shown = self.binding
         if shown is None:
             return {}
-        policy = ", ".join(f"{s.limit.limit};w={math.ceil(s.limit.window)}" for s in self.states)
         return {
             "RateLimit-Limit": str(shown.limit.limit),
             "RateLimit-Remaining": str(shown.remaining),
             "RateLimit-Reset": str(math.ceil(shown.reset)),
-            "RateLimit-Policy": policy,
+            "RateLimit-Policy": _policy(tuple(state.limit for state in self.states)),
         }
 
     def error(self) -> RateLimited:
@@ -317,20 +329,17 @@ class RedisRateLimiter:
                 args.append(max(1, math.ceil(max(needs.ttl, then_store.ttl) * 1000)))
                 if needs.value is not None:
                     args.append(needs.value)
+        pipelined, budget = self._store.pipelined, self._health.budget
         try:
-            reply = await self._health.call_bounded(lambda: self._run(keys, args))
+            # Within the health budget: the pipeline's deadline watchdog enforces it.
+            reply: list[int] = await self._health.call_bounded(
+                lambda: pipelined.run(_SCRIPT, keys, args, budget=budget)
+            )
         except StoreUnavailable:
             return await self._degraded(subject, limits, cost)
         now_ms = int(reply[0])
         counts = [(int(reply[i]), int(reply[i + 1])) for i in range(2, len(reply), 2)]
         return _decide(limits, counts, now_ms, cost, "redis", stored=reply[1] == 1)
-
-    async def _run(self, keys: list[str], args: list[str | int | bytes]) -> list[int]:
-        # Within the health budget: the pipeline's deadline watchdog enforces it.
-        reply: list[int] = await self._store.pipelined.run(
-            _SCRIPT, keys, args, budget=self._health.budget
-        )
-        return reply
 
     async def _degraded(self, subject: str, limits: Sequence[Limit], cost: int) -> RateDecision:
         if self._on_error == "open":

@@ -100,21 +100,36 @@ class TenantRegistry:
                 "missing API key: pass api_key=... or an Authorization: Bearer header"
             )
         digest = hash_key(key)
-        tenant = self._fixed.get(digest) or await self._lookup(digest)
+        tenant = self._remembered(digest) or await self._lookup(digest)
         if tenant is None or not hmac.compare_digest(tenant.key_hash, digest):
             raise AuthenticationError("invalid API key")
         if tenant.revoked:
             raise AuthenticationError("this API key was revoked; ask for a new one")
         return tenant
 
-    async def _lookup(self, digest: str) -> Tenant | None:
-        now = self._clock()
+    def remembered(self, key: str) -> Tenant | None:
+        """The tenant ``authenticate`` answers for ``key`` where this process can tell without
+        the store (a fixed key, or one looked up in the last ``AUTH_CACHE_SECONDS``); None for
+        every other key, which ``authenticate`` must judge. No coroutine: a cache hit is made of
+        few enough steps that one more costs it."""
+        digest = hash_key(key)
+        tenant = self._remembered(digest)
+        if tenant is None or tenant.revoked or not hmac.compare_digest(tenant.key_hash, digest):
+            return None
+        return tenant
+
+    def _remembered(self, digest: str) -> Tenant | None:
+        tenant = self._fixed.get(digest)
+        if tenant is not None:
+            return tenant
         hit = self._recent.get(digest)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        return hit[0] if hit is not None and hit[1] > self._clock() else None
+
+    async def _lookup(self, digest: str) -> Tenant | None:
         try:
             raw = await self._store.get(_TENANT + digest)
         except StoreUnavailable:
+            hit = self._recent.get(digest)
             if hit is not None:
                 return hit[0]  # known a moment ago: keep serving it through a store outage
             raise
@@ -123,7 +138,7 @@ class TenantRegistry:
         tenant = Tenant.model_validate(orjson.loads(raw))
         if len(self._recent) > 10_000:
             self._recent.clear()
-        self._recent[digest] = (tenant, now + AUTH_CACHE_SECONDS)
+        self._recent[digest] = (tenant, self._clock() + AUTH_CACHE_SECONDS)
         return tenant
 
     async def list(self) -> list[Tenant]:
