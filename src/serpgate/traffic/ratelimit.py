@@ -40,7 +40,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from typing import Literal, Protocol
 
@@ -61,10 +61,11 @@ class Limit:
     name: str
     limit: int
     window: float
+    # The window in the milliseconds Redis counts in: read several times per search, made once.
+    window_ms: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def window_ms(self) -> int:
-        return round(self.window * 1000)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "window_ms", round(self.window * 1000))
 
 
 def plan_limits(plan: Plan) -> tuple[Limit, ...]:
@@ -77,12 +78,6 @@ def plan_limits(plan: Plan) -> tuple[Limit, ...]:
 def _limits(per_minute: int | None, per_hour: int | None) -> tuple[Limit, ...]:
     candidates = (("minute", per_minute, 60.0), ("hour", per_hour, 3600.0))
     return tuple(Limit(name, n, window) for name, n, window in candidates if n is not None)
-
-
-@functools.lru_cache(maxsize=256)
-def _policy(limits: tuple[Limit, ...]) -> str:
-    """``RateLimit-Policy`` for these limits, made once per plan's figures."""
-    return ", ".join(f"{limit.limit};w={math.ceil(limit.window)}" for limit in limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +123,12 @@ class RateDecision:
         shown = self.binding
         if shown is None:
             return {}
+        policy = ", ".join(f"{s.limit.limit};w={math.ceil(s.limit.window)}" for s in self.states)
         return {
             "RateLimit-Limit": str(shown.limit.limit),
             "RateLimit-Remaining": str(shown.remaining),
             "RateLimit-Reset": str(math.ceil(shown.reset)),
-            "RateLimit-Policy": _policy(tuple(state.limit for state in self.states)),
+            "RateLimit-Policy": policy,
         }
 
     def error(self) -> RateLimited:
