@@ -11,7 +11,9 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import pytest
 import uvicorn
 from aiohttp import web
 from fastapi import FastAPI
@@ -22,6 +24,7 @@ from serpgate.edge import EdgeProtocol
 from serpgate.sandbox.emulators import all_emulators
 from serpgate.sandbox.server import create_sandbox_app
 from serpgate.settings import Settings
+from tests.redis_server import unique_prefix
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,16 @@ def live_service(
     finally:
         stop.set()
         thread.join(30)
+
+
+@contextmanager
+def live_service_on(
+    request: pytest.FixtureRequest, api_keys: str, label: str, **settings: Any
+) -> Iterator[LiveService]:
+    """``live_service`` on the store ``request.param`` names: ``memory`` (the embedded store) or
+    ``redis`` (the test Redis of the ``redis_url`` fixture, under a key prefix of its own)."""
+    if request.param == "redis":
+        settings["redis_url"] = request.getfixturevalue("redis_url")
+        settings["key_prefix"] = unique_prefix(label)
+    with live_service(api_keys, **settings) as running:
+        yield running

@@ -19,8 +19,7 @@ from starlette.requests import Request
 from serpgate.api import search as search_api
 from serpgate.api.services import Services
 from serpgate.models.params import SearchParams
-from tests.live_service import LiveService, live_service
-from tests.redis_server import unique_prefix
+from tests.live_service import LiveService, live_service_on
 
 KEY, OTHER, TIGHT = "sg_lane_key_one", "sg_lane_key_two", "sg_lane_tight"
 PLANS = {
@@ -43,14 +42,7 @@ PER_SEARCH = {
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
     keys = f"one:roomy:{KEY},two:roomy:{OTHER},tight:tight:{TIGHT}"
-    if request.param == "redis":
-        redis_url: str = request.getfixturevalue("redis_url")
-        started = live_service(
-            keys, plans=PLANS, redis_url=redis_url, key_prefix=unique_prefix("lane")
-        )
-    else:
-        started = live_service(keys, plans=PLANS)
-    with started as running:
+    with live_service_on(request, keys, "lane", plans=PLANS) as running:
         yield running
 
 

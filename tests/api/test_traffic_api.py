@@ -9,8 +9,8 @@ import httpx
 import pytest
 import redis.asyncio
 
-from tests.live_service import LiveService, live_service
-from tests.redis_server import throwaway_redis, unique_prefix
+from tests.live_service import LiveService, live_service, live_service_on
+from tests.redis_server import throwaway_redis
 
 KEY, TIGHT, BROKE = "sg_traffic_key", "sg_tight_key", "sg_broke_key"
 # A second tight key, for cache hits only: its minute is not spent by other tests.
@@ -26,14 +26,7 @@ PLANS = {
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
     keys = f"a:roomy:{KEY},t:tight:{TIGHT},b:broke:{BROKE},h:tight:{HELD}"
-    if request.param == "redis":
-        redis_url: str = request.getfixturevalue("redis_url")
-        started = live_service(
-            keys, plans=PLANS, redis_url=redis_url, key_prefix=unique_prefix("traffic")
-        )
-    else:
-        started = live_service(keys, plans=PLANS)
-    with started as running:
+    with live_service_on(request, keys, "traffic", plans=PLANS) as running:
         yield running
 
 

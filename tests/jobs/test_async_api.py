@@ -11,28 +11,17 @@ import pytest
 
 from serpgate.webhooks.signature import verify
 from tests.jobs.webhook_receiver import receiving
-from tests.live_service import LiveService, live_service
-from tests.redis_server import unique_prefix
+from tests.live_service import LiveService, live_service, live_service_on
 
 KEY = "sg_async_test_key"
 
 
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
-    keys = f"a:unlimited:{KEY}"
     webhooks, queue = {"allow_private": True}, {"batch_max": 5}
-    if request.param == "redis":
-        redis_url: str = request.getfixturevalue("redis_url")
-        started = live_service(
-            keys,
-            webhooks=webhooks,
-            queue=queue,
-            redis_url=redis_url,
-            key_prefix=unique_prefix("async"),
-        )
-    else:
-        started = live_service(keys, webhooks=webhooks, queue=queue)
-    with started as running:
+    with live_service_on(
+        request, f"a:unlimited:{KEY}", "async", webhooks=webhooks, queue=queue
+    ) as running:
         yield running
 
 
