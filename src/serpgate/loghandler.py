@@ -99,16 +99,17 @@ class BackgroundStreamHandler(logging.StreamHandler[TextIO]):
             with self.lock or contextlib.nullcontext():
                 self._flush_lines([self._line(line)])
             return
-        self._queue.put(line)
-        if self._writer is None or self._pid != os.getpid():
-            self._start()
+        self._enqueue(line)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._closed:
             super().emit(record)
             return
         self._prepare(record)
-        self._queue.put(record)
+        self._enqueue(record)
+
+    def _enqueue(self, item: logging.LogRecord | Fields) -> None:
+        self._queue.put(item)
         if self._writer is None or self._pid != os.getpid():
             self._start()
 

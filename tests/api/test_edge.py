@@ -7,6 +7,7 @@ import functools
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -173,7 +174,9 @@ def test_idle_and_slow_connections_are_closed(service: LiveService) -> None:
             sock.close()
 
 
-def test_a_kept_alive_connection_still_has_a_header_deadline(service: LiveService) -> None:
+@contextmanager
+def kept_alive(service: LiveService) -> Iterator[socket.socket]:
+    """A connection on which one request has been answered, kept open for the next."""
     address = urlsplit(service.url)
     with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -181,6 +184,11 @@ def test_a_kept_alive_connection_still_has_a_header_deadline(service: LiveServic
         while not answered.endswith(b"}"):
             answered += sock.recv(65536)
         assert answered.startswith(b"HTTP/1.1 200 ")
+        yield sock
+
+
+def test_a_kept_alive_connection_still_has_a_header_deadline(service: LiveService) -> None:
+    with kept_alive(service) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # a second request, left unfinished
         rest = b"".join(iter(lambda: sock.recv(65536), b""))
         assert rest.startswith(b"HTTP/1.1 408 ")
@@ -191,12 +199,7 @@ def test_each_request_on_a_connection_gets_its_own_header_deadline(
 ) -> None:
     """A request begun late on a kept-alive connection has the whole deadline from its own first
     byte, though the connection's clock was first set for the request before it."""
-    address = urlsplit(service.url)
-    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        answered = b""
-        while not answered.endswith(b"}"):
-            answered += sock.recv(65536)
+    with kept_alive(service) as sock:
         time.sleep(QuickEdge.header_timeout * 0.6)  # past half of the first request's deadline
         begun = time.monotonic()
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # left unfinished
